@@ -1,0 +1,3 @@
+"""hpcrun: run dstack-style Python workflows on Slurm clusters over SSH, or locally."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,88 @@
+"""The ``hpcrun`` entry point: a lazy click group and the one place errors become exit codes.
+
+Subcommands live in their own modules and are imported only when run, so ``hpcrun --help``
+stays fast (no pydantic, jinja2 or paramiko at start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from hpcrun import __version__
+from hpcrun.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, HpcrunError
+
+# name -> (module, attribute, one-line help shown by `hpcrun --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "render": ("hpcrun.cli.render", "render", "Print the batch script a workflow would submit."),
+    "validate": ("hpcrun.cli.validate", "validate", "Check a workflows file and list every problem."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute, _ = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            from hpcrun.errors import did_you_mean
+
+            hint = did_you_mean(name, COMMANDS) or "run 'hpcrun --help' for the list"
+            raise click.UsageError(f"no command '{name}'; {hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hpcrun")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def cli(debug: bool) -> None:
+    """Run dstack-style Python workflows on Slurm clusters, over SSH or locally."""
+
+
+def _debugging(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("HPCRUN_DEBUG") == "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cli.main(args=args, prog_name="hpcrun", standalone_mode=False)
+    except HpcrunError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        if _debugging(args):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("  hint: rerun with --debug for the traceback, and report it", err=True)
+        sys.exit(EXIT_RUNTIME)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

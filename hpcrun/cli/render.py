@@ -1,0 +1,37 @@
+"""``hpcrun render [FILE] WORKFLOW``: print the batch script; never connects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hpcrun.cli.common import file_and_workflow, parse_vars, site_option, var_option, warn
+
+
+@click.command(short_help="Print the batch script a workflow would submit.")
+@click.argument("arguments", nargs=-1, required=True, metavar="[FILE] WORKFLOW")
+@site_option
+@var_option
+@click.option(
+    "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Write WORKFLOW.sbatch into this folder instead of printing it.",
+)  # fmt: skip
+def render(
+    arguments: tuple[str, ...], site: str | None, variables: tuple[str, ...], output_dir: Path | None
+) -> None:
+    """Render WORKFLOW from FILE (default: .dstack/workflows.yaml, then workflows.yaml)
+    into the sbatch script hpcrun would submit, resolved against SITE."""
+    from hpcrun.ops.prepare import prepare
+
+    file, workflow = file_and_workflow(arguments)
+    prepared = prepare(file, workflow, site=site, variables=parse_vars(variables))
+    for message in prepared.warnings:
+        warn(message)
+    if output_dir is None:
+        click.echo(prepared.script, nl=False)
+        return
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / f"{prepared.plan.workflow}.sbatch"
+    target.write_text(prepared.script, encoding="utf-8")
+    click.echo(str(target))

@@ -1,0 +1,101 @@
+"""One user-facing error type, with an exit code per kind of failure.
+
+Everything a user can cause (bad YAML, unknown site, unreachable host) is an
+``HpcrunError``: the CLI prints ``message`` and ``hint`` and exits with ``exit_code``,
+with no traceback. Anything else is a bug and keeps its traceback behind ``--debug``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class HpcrunError(Exception):
+    """Base of every error that is meant for the user, not for a traceback."""
+
+    exit_code = EXIT_RUNTIME
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        text = f"error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UsageError(HpcrunError):
+    """Bad input: a wrong argument, an unknown name, an unreadable file."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a YAML file, where it is, and how to fix it."""
+
+    location: Location | None
+    field: str
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        field = f"{self.field}: " if self.field else ""
+        text = f"{where}{field}{self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class SpecError(UsageError):
+    """One or more problems in a workflows file or a site config, reported together."""
+
+    def __init__(self, problems: Sequence[Problem], summary: str | None = None) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = summary or f"{count} problem{'s' if count != 1 else ''} found"
+        super().__init__(head)
+
+    def render(self) -> str:
+        lines = [problem.render() for problem in self.problems]
+        lines.append(f"error: {self.message}")
+        return "\n".join(lines)
+
+
+class ResolveError(UsageError):
+    """The workflow asks for something the site cannot provide."""
+
+
+class RemoteError(HpcrunError):
+    """The cluster, the connection or the scheduler failed."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A 'did you mean ...?' hint for a misspelled ``word``, or None."""
+    options = list(choices)
+    lowered = {choice.lower(): choice for choice in options}
+    matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    if matches:
+        return f"did you mean '{lowered[matches[0]]}'?"
+    return None

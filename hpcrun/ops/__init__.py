@@ -1,0 +1,1 @@
+"""Operations: the only place that combines spec, site, render, transport, scheduler and store."""

@@ -1,0 +1,59 @@
+"""The Jinja environment: StrictUndefined, one shell-quoting filter, site templates first.
+
+Every value that comes from a user reaches the script through ``|q`` (or ``|shpath`` for
+paths that may start with ``~``); templates never build shell text by concatenation.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from hpcrun.paths import data_dir
+from hpcrun.plan import JobPlan
+
+# The local site runs the very script a Slurm job would get (its #SBATCH lines are inert).
+JOB_TEMPLATE = {"slurm": "slurm/job.sh.j2", "local": "slurm/job.sh.j2"}
+
+
+def shell_quote(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def shell_path(value: Any) -> str:
+    """Quote a path, keeping a leading ``~`` meaningful (as ``"$HOME"``)."""
+    text = str(value)
+    if text == "~":
+        return '"$HOME"'
+    if text.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(text[2:])
+    return shlex.quote(text)
+
+
+def comment(value: Any) -> str:
+    """Text safe inside a ``#`` comment: one line."""
+    return " ".join(str(value).splitlines())
+
+
+def _environment(extra_dirs: list[Path]) -> Any:
+    import jinja2
+
+    loader = jinja2.FileSystemLoader([str(d) for d in [*extra_dirs, data_dir("templates")]])
+    env = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(q=shell_quote, shpath=shell_path, comment=comment)
+    return env
+
+
+def render_job_script(plan: JobPlan, site_templates: Path | None = None) -> str:
+    """The complete batch script for ``plan``; a site's own template folder wins."""
+    env = _environment([site_templates] if site_templates else [])
+    template = env.get_template(JOB_TEMPLATE[plan.scheduler])
+    return template.render(plan=plan)

@@ -1,0 +1,76 @@
+"""Find and load a site config by path or by name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hpcrun.errors import SpecError, UsageError, did_you_mean
+from hpcrun.paths import site_search_dirs
+from hpcrun.yamlsource import read_yaml
+
+DEFAULT_SITE = "local"
+
+
+def default_site_name() -> str:
+    return os.environ.get("HPCRUN_SITE") or DEFAULT_SITE
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or text.endswith((".yaml", ".yml"))
+
+
+def available_sites() -> list[str]:
+    names: list[str] = []
+    for folder in site_search_dirs():
+        if folder.is_dir():
+            for file in sorted(folder.glob("*.y*ml")):
+                if file.stem not in names:
+                    names.append(file.stem)
+    return names
+
+
+def find_site_file(site: str) -> Path:
+    if _looks_like_path(site):
+        path = Path(site).expanduser()
+        if not path.is_file():
+            raise UsageError(f"site config {path} does not exist", "check the path given to --site")
+        return path
+    for folder in site_search_dirs():
+        for suffix in (".yaml", ".yml"):
+            candidate = folder / f"{site}{suffix}"
+            if candidate.is_file():
+                return candidate
+    names = available_sites()
+    hint = did_you_mean(site, names) or ("known sites: " + ", ".join(names))
+    searched = ", ".join(str(d) for d in site_search_dirs())
+    raise UsageError(f"no site named '{site}' (searched {searched})", hint)
+
+
+def load_site(site: str | None = None) -> tuple[object, Path]:
+    """The validated ``Site`` and the file it came from."""
+    from pydantic import ValidationError
+
+    from hpcrun.site.models import Site
+    from hpcrun.validation import problems_from_validation
+
+    path = find_site_file(site or default_site_name())
+    document = read_yaml(path)
+    if document.problems:
+        raise SpecError(document.problems, f"site config {path} has problems")
+    if not isinstance(document.data, dict):
+        from hpcrun.errors import Problem
+
+        raise SpecError(
+            [Problem(document.source.locate(()), "", "expected a mapping (name, scheduler, ...)")],
+            f"site config {path} has problems",
+        )
+
+    def label(loc: object) -> str:
+        return ".".join(str(part) for part in loc)  # type: ignore[attr-defined]
+
+    try:
+        return Site.model_validate(document.data), path
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, Site, document.source, (), label)
+        raise SpecError(problems, f"site config {path} has problems") from None

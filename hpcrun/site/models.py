@@ -1,0 +1,118 @@
+"""pydantic models of a site config (schema in DESIGN.md; unknown keys are errors)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hpcrun.units import Size
+
+# Slurm's --time forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS
+TIME_RE = re.compile(r"^(\d+-\d{1,2}(:\d{1,2}){0,2}|\d+(:\d{1,2}){0,2})$")
+# Names that end up in #SBATCH lines and must not carry spaces or shell syntax.
+SLURM_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-,:=]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _slurm_name(value: str) -> str:
+    if not SLURM_NAME_RE.match(value):
+        raise ValueError(f"'{value}' is not a valid Slurm name (letters, digits, _ . + - only)")
+    return value
+
+
+SlurmName = Annotated[str, AfterValidator(_slurm_name)]
+
+
+class Login(_Strict):
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str | None = None
+    identity_file: str | None = None
+    known_hosts: str | None = None
+    proxy_jump: str | None = None
+    transport: Literal["paramiko", "openssh"] = "paramiko"
+
+
+class Modules(_Strict):
+    init: str | None = None
+    # "python/{version}", or a table {"3.10": "python/3.10.12", ...} of the versions a site has
+    python: str | dict[str, str] | None = None
+    always: list[str] = Field(default_factory=list)
+
+    @field_validator("python")
+    @classmethod
+    def _python(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, str) and "{version}" not in value:
+            raise ValueError(
+                f"'{value}' does not contain '{{version}}'; write e.g. 'python/{{version}}' "
+                "or a table of versions"
+            )
+        return value
+
+
+class Partitions(_Strict):
+    default: SlurmName | None = None
+    preemptible: SlurmName | None = None
+
+
+class GpuType(_Strict):
+    gres: SlurmName
+    memory: Size | None = None
+    partition: SlurmName | None = None
+
+
+class Defaults(_Strict):
+    time: str = "01:00:00"
+    account: SlurmName | None = None
+    qos: SlurmName | None = None
+    # Base memory when a workflow asks only for shm_size (shm is added on top of it).
+    mem: Size | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not TIME_RE.match(value):
+            raise ValueError(f"'{value}' is not a Slurm time; use e.g. '01:00:00' or '2-00:00:00'")
+        return value
+
+
+class Site(_Strict):
+    name: str
+    scheduler: Literal["slurm", "local"]
+    login: Login | None = None
+    remote_root: str = "~/hpcrun"
+    modules: Modules = Field(default_factory=Modules)
+    partitions: Partitions = Field(default_factory=Partitions)
+    gpus: dict[str, GpuType] = Field(default_factory=dict)
+    defaults: Defaults = Field(default_factory=Defaults)
+    sbatch: list[str] = Field(default_factory=list)
+    # A folder of templates that override the built-in ones (same file names).
+    templates: str | None = None
+
+    @field_validator("sbatch")
+    @classmethod
+    def _directives(cls, value: list[str]) -> list[str]:
+        for directive in value:
+            if not directive.startswith("-") or "\n" in directive:
+                raise ValueError(
+                    f"'{directive}' is not an sbatch option; write e.g. '--constraint=skylake'"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _local_has_no_login(self) -> Site:
+        if self.scheduler == "local" and self.login is not None:
+            raise ValueError("a 'local' site runs on this machine and takes no 'login'")
+        return self
+
+    def gpu_type(self, name: str) -> tuple[str, GpuType] | None:
+        """The site's GPU entry for a dstack name, case-insensitively."""
+        for key, gpu in self.gpus.items():
+            if key.lower() == name.lower():
+                return key, gpu
+        return None

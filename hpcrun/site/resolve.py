@@ -1,0 +1,218 @@
+"""``resolve(workflow, site) -> JobPlan``: a pure mapping of what a workflow asks for onto
+what a site offers. No I/O: file contents and the submitting environment come in as
+arguments, so the same inputs always give the same plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from hpcrun.errors import ResolveError, did_you_mean
+from hpcrun.plan import JobPlan
+from hpcrun.site.models import GpuType, Site
+from hpcrun.spec.models import BashWorkflow, WorkflowBase, env_pairs
+from hpcrun.units import Size
+
+KNOWN_PYTHON_VERSIONS = ("2.7", *(f"3.{minor}" for minor in range(6, 15)))
+_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def resolve(
+    workflow: WorkflowBase,
+    site: Site,
+    *,
+    run: str,
+    requirements_text: str | None = None,
+    submit_env: Mapping[str, str] | None = None,
+) -> JobPlan:
+    warnings: list[str] = []
+    notes: list[str] = []
+    resources = workflow.resources
+    is_local = site.scheduler == "local"
+
+    gres, gpu_partition = _gpu(workflow, site, warnings)
+    partition = gpu_partition or site.partitions.default
+    if resources.interruptible:
+        if is_local:
+            warnings.append("interruptible has no effect on the local site")
+        elif not site.partitions.preemptible:
+            raise ResolveError(
+                f"workflow '{workflow.name}' is interruptible but site '{site.name}' has no "
+                "preemptible partition",
+                "set partitions.preemptible in the site config, or drop resources.interruptible",
+            )
+        else:
+            if gpu_partition:
+                notes.append(
+                    f"interruptible: runs in '{site.partitions.preemptible}' instead of the "
+                    f"GPU's own partition '{gpu_partition}'"
+                )
+            partition = site.partitions.preemptible
+    if resources.local and not is_local:
+        warnings.append(
+            f"resources.local is set, but this run goes to site '{site.name}' "
+            "(use --site local to run on this machine)"
+        )
+
+    return JobPlan(
+        run=run,
+        workflow=workflow.name,
+        site=site.name,
+        scheduler=site.scheduler,
+        job_name=_JOB_NAME_UNSAFE.sub("_", run)[:128],
+        partition=partition,
+        gres=gres,
+        mem_mib=_memory_mib(workflow, site, notes),
+        cpus_per_task=resources.cpu,
+        time=site.defaults.time,
+        account=site.defaults.account,
+        qos=site.defaults.qos,
+        requeue=resources.interruptible and not is_local,
+        extra_directives=tuple(site.sbatch),
+        remote_root=site.remote_root,
+        module_init=site.modules.init,
+        modules=_modules(workflow, site),
+        python_version=workflow.version,
+        requirements=_relative(workflow.requirements, "requirements", workflow.name),
+        env_key=_env_key(workflow.version, requirements_text) if workflow.requirements else None,
+        env=_environment(workflow, submit_env or {}),
+        working_dir=_relative(workflow.working_dir, "working_dir", workflow.name),
+        before_run=tuple(workflow.before_run),
+        file=_relative(getattr(workflow, "file", None), "file", workflow.name),
+        args=tuple(getattr(workflow, "args", ())),
+        commands=tuple(workflow.commands) if isinstance(workflow, BashWorkflow) else (),
+        artifacts=tuple(
+            _relative(a.path, "artifacts", workflow.name) or "" for a in workflow.artifacts
+        ),
+        notes=tuple(notes),
+        warnings=tuple(warnings),
+    )
+
+
+def _env_key(version: str, requirements_text: str | None) -> str:
+    digest = hashlib.sha256(f"python{version}\0{requirements_text or ''}".encode())
+    return f"py{version}-{digest.hexdigest()[:16]}"
+
+
+def _relative(path: str | None, field: str, workflow: str) -> str | None:
+    """Paths in a workflow stay inside the uploaded tree: relative, no '..'."""
+    if path is None:
+        return None
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise ResolveError(
+            f"workflow '{workflow}': {field} '{path}' must be a path inside the project",
+            "use a path relative to the working directory, without '..'",
+        )
+    return str(pure)
+
+
+def _gpu(workflow: WorkflowBase, site: Site, warnings: list[str]) -> tuple[str | None, str | None]:
+    """(gres, partition of the GPU type or None)."""
+    gpu = workflow.resources.gpu
+    if gpu is None or gpu.count == 0:
+        return None, None
+    if site.scheduler == "local":
+        warnings.append(
+            f"the local site does not reserve GPUs: {gpu.count} GPU(s)"
+            f"{' ' + gpu.name if gpu.name else ''} requested, the run uses whatever this machine has"
+        )
+        return None, None
+    chosen = _gpu_type(workflow.name, gpu.name, gpu.memory, site)
+    if chosen is None:
+        return f"gpu:{gpu.count}", None
+    return f"gpu:{chosen.gres}:{gpu.count}", chosen.partition
+
+
+def _gpu_type(workflow: str, name: str | None, memory: Size | None, site: Site) -> GpuType | None:
+    offered = ", ".join(f"{k} ({v.memory or '?'})" for k, v in site.gpus.items()) or "none"
+    if name:
+        found = site.gpu_type(name)
+        if found is None:
+            hint = did_you_mean(name, site.gpus) or ""
+            raise ResolveError(
+                f"workflow '{workflow}': site '{site.name}' has no GPU named '{name}'",
+                f"{hint + ' ' if hint else ''}GPUs on this site: {offered}",
+            )
+        key, gpu_type = found
+        if memory is not None:
+            if gpu_type.memory is None:
+                raise ResolveError(
+                    f"workflow '{workflow}': gpu.memory {memory} asked, but site "
+                    f"'{site.name}' does not record the memory of {key}",
+                    f"add 'memory:' to gpus.{key} in the site config, or drop gpu.memory",
+                )
+            if gpu_type.memory < memory:
+                raise ResolveError(
+                    f"workflow '{workflow}': {key} has {gpu_type.memory}, less than the "
+                    f"gpu.memory {memory} asked for",
+                    f"GPUs on this site: {offered}",
+                )
+        return gpu_type
+    if memory is None:
+        return None
+    fitting = [(v.memory, k, v) for k, v in site.gpus.items() if v.memory and v.memory >= memory]
+    if not fitting:
+        raise ResolveError(
+            f"workflow '{workflow}': no GPU on site '{site.name}' has {memory} of memory",
+            f"GPUs on this site: {offered}",
+        )
+    return min(fitting, key=lambda entry: (int(entry[0]), entry[1]))[2]
+
+
+def _memory_mib(workflow: WorkflowBase, site: Site, notes: list[str]) -> int | None:
+    memory, shm = workflow.resources.memory, workflow.resources.shm_size
+    if shm is None:
+        return memory.mib if memory is not None else None
+    base = memory if memory is not None else site.defaults.mem
+    if base is None:
+        raise ResolveError(
+            f"workflow '{workflow.name}': shm_size needs a memory request to add to",
+            "set resources.memory (or defaults.mem in the site config): Slurm has no "
+            "/dev/shm flag and shared-memory pages count against the job's memory",
+        )
+    notes.append(
+        f"--mem is memory ({base}) + shm_size ({shm}): Slurm has no /dev/shm option, and "
+        "pages in /dev/shm count against the job's memory"
+    )
+    return Size(int(base) + int(shm)).mib
+
+
+def _modules(workflow: WorkflowBase, site: Site) -> tuple[str, ...]:
+    version = workflow.version
+    python = site.modules.python
+    modules = list(site.modules.always)
+    if isinstance(python, dict):
+        if version not in python:
+            raise ResolveError(
+                f"workflow '{workflow.name}': site '{site.name}' has no Python {version}",
+                f"versions on this site: {', '.join(python)}; set 'version:' to one of them",
+            )
+        modules.append(python[version])
+    elif version not in KNOWN_PYTHON_VERSIONS:
+        raise ResolveError(
+            f"workflow '{workflow.name}': unknown Python version '{version}'",
+            f"use one of {', '.join(KNOWN_PYTHON_VERSIONS[1:])}",
+        )
+    elif python:
+        modules.append(python.format(version=version))
+    return tuple(modules)
+
+
+def _environment(workflow: WorkflowBase, submit_env: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    result: dict[str, str] = {}
+    for name, value in env_pairs(workflow):
+        if value is None:
+            if name not in submit_env:
+                raise ResolveError(
+                    f"workflow '{workflow.name}': env '{name}' takes its value from your "
+                    "environment, but it is not set",
+                    f"export {name}=... before submitting, or write env: ['{name}=VALUE']",
+                )
+            value = submit_env[name]
+        result[name] = str(value)
+    return tuple(result.items())

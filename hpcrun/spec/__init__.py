@@ -1,0 +1,1 @@
+"""workflows.yaml: models, variables and loading with file:line errors."""

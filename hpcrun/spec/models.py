@@ -1,0 +1,250 @@
+"""pydantic models of a dstack-era workflows.yaml (``python`` and ``bash`` providers).
+
+The loader (``spec.load``) has already renamed the aliases real files use (``script``,
+``python_script`` -> ``file``; ``python`` -> ``version``; ``depends-on`` -> ``deps``), so
+these models only know the canonical names, and reject anything else.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hpcrun.units import Size
+
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+LEGACY_GPU_KEY_RE = re.compile(r"^(?P<name>[^/\s]+)/gpu$", re.IGNORECASE)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _scalar_text(value: Any) -> Any:
+    """Numbers and booleans as text (YAML from ``yamlsource`` is already text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+class GpuRequest(_Strict):
+    count: int = Field(default=1, ge=0)
+    name: str | None = None
+    memory: Size | None = None
+
+
+class Resources(_Strict):
+    cpu: int | None = Field(default=None, ge=1)
+    memory: Size | None = None
+    gpu: GpuRequest | None = None
+    shm_size: Size | None = None
+    interruptible: bool = False
+    local: bool = False  # dstack's "run on my machine"; hpcrun's answer is --site local
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_gpu_key(cls, data: Any) -> Any:
+        """``K80/gpu: 4`` (dstack's oldest form) means ``gpu: {name: K80, count: 4}``."""
+        if not isinstance(data, dict):
+            return data
+        legacy = [key for key in data if LEGACY_GPU_KEY_RE.match(str(key))]
+        if not legacy:
+            return data
+        if len(legacy) > 1 or "gpu" in data:
+            raise ValueError("give the GPU once: either 'gpu:' or one 'NAME/gpu:' key")
+        key = legacy[0]
+        result = {k: v for k, v in data.items() if k != key}
+        name = LEGACY_GPU_KEY_RE.match(key).group("name")  # type: ignore[union-attr]
+        result["gpu"] = {"name": name, "count": data[key]}
+        return result
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _gpu_shorthand(cls, value: Any) -> Any:
+        """``gpu: 2`` is a count; ``gpu: {name: V100}`` alone means one; 0 means none."""
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            text = str(value).strip()
+            if text.isdigit():
+                return None if int(text) == 0 else {"count": int(text)}
+            raise ValueError(
+                f"expected a GPU count or a mapping {{count, name, memory}}, got {value!r}"
+            )
+        if isinstance(value, dict) and str(value.get("count", "1")).strip() == "0":
+            return None
+        return value
+
+
+class Artifact(_Strict):
+    path: str
+    mount: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("an artifact path cannot be empty")
+        return value
+
+
+class DepRef(_Strict):
+    """A dependency: another workflow's latest run, or a tagged run (``:tag``)."""
+
+    workflow: str | None = None
+    tag: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DepRef:
+        if not self.workflow and not self.tag:
+            raise ValueError("a dependency names a workflow, a tag, or both")
+        return self
+
+    @property
+    def text(self) -> str:
+        return f"{self.workflow or ''}{':' + self.tag if self.tag else ''}"
+
+
+def _parse_dep(value: Any) -> Any:
+    if isinstance(value, str):
+        workflow, _, tag = value.strip().partition(":")
+        return {"workflow": workflow or None, "tag": tag or None}
+    return value
+
+
+class WorkflowBase(_Strict):
+    name: str
+    provider: str
+    help: str | None = None
+    version: str = "3.10"
+    requirements: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    env: list[str] = Field(default_factory=list)
+    artifacts: list[Artifact] = Field(default_factory=list)
+    working_dir: str | None = None
+    deps: list[DepRef] = Field(default_factory=list)
+    before_run: list[str] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        text = str(_scalar_text(value)).strip()
+        if not VERSION_RE.match(text):
+            raise ValueError(f"expected a Python version like \"3.10\", got {value!r}")
+        return text
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, list):  # later dstack: a list of NAME=VALUE
+            return dict(_split_env_item(item) for item in value)
+        if isinstance(value, dict):
+            for key in value:
+                if not ENV_NAME_RE.match(str(key)):
+                    raise ValueError(f"'{key}' is not a valid environment variable name")
+            return {str(k): "" if v is None else _scalar_text(v) for k, v in value.items()}
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [f"{k}={'' if v is None else _scalar_text(v)}" for k, v in value.items()]
+        if isinstance(value, list):
+            for item in value:
+                _split_env_item(item)
+            return [_scalar_text(item) for item in value]
+        return value
+
+    @field_validator("artifacts", mode="before")
+    @classmethod
+    def _artifacts(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [{"path": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("deps", mode="before")
+    @classmethod
+    def _deps(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [_parse_dep(item) for item in value]
+        return value
+
+    @field_validator("before_run", mode="before")
+    @classmethod
+    def _before_run(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a workflow needs a name")
+        return value.strip()
+
+
+def _split_env_item(item: Any) -> tuple[str, str]:
+    """``NAME=VALUE`` -> (NAME, VALUE); a bare ``NAME`` -> (NAME, "") for the caller to fill."""
+    if not isinstance(item, str):
+        raise ValueError(f"expected NAME=VALUE or NAME, got {item!r}")
+    name, _, value = item.partition("=")
+    if not ENV_NAME_RE.match(name):
+        raise ValueError(f"'{name}' is not a valid environment variable name (in {item!r})")
+    return name, value
+
+
+class PythonWorkflow(WorkflowBase):
+    provider: Literal["python"]
+    file: str
+    args: list[str] = Field(default_factory=list)
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _args(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            try:
+                return shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"cannot split args into words: {exc}") from None
+        if isinstance(value, list):
+            return [_scalar_text(item) for item in value]
+        return value
+
+
+class BashWorkflow(WorkflowBase):
+    provider: Literal["bash"]
+    commands: list[str]
+
+    @field_validator("commands", mode="before")
+    @classmethod
+    def _commands(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+Workflow = PythonWorkflow | BashWorkflow
+
+
+def env_pairs(workflow: WorkflowBase) -> list[tuple[str, str | None]]:
+    """The workflow's environment in order; a bare ``NAME`` in ``env`` gives (NAME, None)."""
+    pairs: list[tuple[str, str | None]] = list(workflow.environment.items())
+    for item in workflow.env:
+        name, sep, value = item.partition("=")
+        pairs.append((name, value if sep else None))
+    return pairs
