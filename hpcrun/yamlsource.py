@@ -70,7 +70,9 @@ def _build(node: Any, path: Path_, source: SourceMap, problems: list[Problem]) -
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(
-                    Problem(_location(source.file, key_node.start_mark), "", "keys must be plain names")
+                    Problem(
+                        _location(source.file, key_node.start_mark), "", "keys must be plain names"
+                    )
                 )
                 continue
             key = key_node.value
@@ -101,7 +103,9 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         location = _location(file, mark) if mark else Location(file, 1, 1)
         message = f"invalid YAML: {exc.problem or exc}"
         hint = "check the indentation and that every ':' is followed by a space"
-        raise SpecError([Problem(location, "", message, hint)], "the file is not valid YAML") from None
+        raise SpecError(
+            [Problem(location, "", message, hint)], "the file is not valid YAML"
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(Location(file, 1, 1), "", f"invalid YAML: {exc}")]) from None
     if node is None:

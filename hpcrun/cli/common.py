@@ -36,7 +36,9 @@ def parse_vars(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise UsageError(f"--var '{item}' is not NAME=VALUE", f"write e.g. --var {item or 'gpu'}=1")
+            raise UsageError(
+                f"--var '{item}' is not NAME=VALUE", f"write e.g. --var {item or 'gpu'}=1"
+            )
         result[name.strip()] = value
     return result
 
@@ -48,7 +50,8 @@ def file_and_workflow(arguments: Sequence[str]) -> tuple[Path | None, str]:
     if len(arguments) == 2:
         return Path(arguments[0]), arguments[1]
     raise UsageError(
-        "expected [FILE] WORKFLOW", "e.g. hpcrun render workflows.yaml train, or hpcrun render train"
+        "expected [FILE] WORKFLOW",
+        "e.g. hpcrun render workflows.yaml train, or hpcrun render train",
     )
 
 

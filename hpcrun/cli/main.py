@@ -19,7 +19,11 @@ from hpcrun.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, HpcrunErro
 # name -> (module, attribute, one-line help shown by `hpcrun --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("hpcrun.cli.render", "render", "Print the batch script a workflow would submit."),
-    "validate": ("hpcrun.cli.validate", "validate", "Check a workflows file and list every problem."),
+    "validate": (
+        "hpcrun.cli.validate",
+        "validate",
+        "Check a workflows file and list every problem.",
+    ),
 }
 
 

@@ -18,7 +18,10 @@ from hpcrun.cli.common import file_and_workflow, parse_vars, site_option, var_op
     help="Write WORKFLOW.sbatch into this folder instead of printing it.",
 )  # fmt: skip
 def render(
-    arguments: tuple[str, ...], site: str | None, variables: tuple[str, ...], output_dir: Path | None
+    arguments: tuple[str, ...],
+    site: str | None,
+    variables: tuple[str, ...],
+    output_dir: Path | None,
 ) -> None:
     """Render WORKFLOW from FILE (default: .dstack/workflows.yaml, then workflows.yaml)
     into the sbatch script hpcrun would submit, resolved against SITE."""

@@ -40,7 +40,9 @@ def validate_file(
             from hpcrun.site.resolve import resolve
 
             try:
-                resolve(loaded.workflows[name], site_model, run=f"{name}-check", submit_env=os.environ)
+                resolve(
+                    loaded.workflows[name], site_model, run=f"{name}-check", submit_env=os.environ
+                )
             except HpcrunError as exc:
                 where = loaded.source.locate(("workflows", loaded.indices[name]))
                 report.problems.append(Problem(where, f"workflows[{name}]", exc.message, exc.hint))

@@ -119,7 +119,8 @@ def _gpu(workflow: WorkflowBase, site: Site, warnings: list[str]) -> tuple[str |
     if site.scheduler == "local":
         warnings.append(
             f"the local site does not reserve GPUs: {gpu.count} GPU(s)"
-            f"{' ' + gpu.name if gpu.name else ''} requested, the run uses whatever this machine has"
+            f"{' ' + gpu.name if gpu.name else ''} requested, the run sees whatever this "
+            "machine has"
         )
         return None, None
     chosen = _gpu_type(workflow.name, gpu.name, gpu.memory, site)
@@ -203,7 +204,9 @@ def _modules(workflow: WorkflowBase, site: Site) -> tuple[str, ...]:
     return tuple(modules)
 
 
-def _environment(workflow: WorkflowBase, submit_env: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _environment(
+    workflow: WorkflowBase, submit_env: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
     result: dict[str, str] = {}
     for name, value in env_pairs(workflow):
         if value is None:

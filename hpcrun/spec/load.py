@@ -89,7 +89,10 @@ def project_root_of(path: Path) -> Path:
 
 def variables_file_of(path: Path) -> Path:
     root = project_root_of(path)
-    for candidate in (path.resolve().parent / "variables.yaml", root / ".dstack" / "variables.yaml"):
+    for candidate in (
+        path.resolve().parent / "variables.yaml",
+        root / ".dstack" / "variables.yaml",
+    ):
         if candidate.is_file():
             return candidate
     return root / ".dstack" / "variables.yaml"
@@ -162,7 +165,9 @@ def _load_one(index: int, item: Any, variables: Variables, result: WorkflowFile)
     result.names.append(name)
     result.indices[name] = index
     if not isinstance(item, dict):
-        problems.append(Problem(source.locate(base), label(()), "expected a mapping (name, provider, ...)"))
+        problems.append(
+            Problem(source.locate(base), label(()), "expected a mapping (name, provider, ...)")
+        )
         result.problems[name] = problems
         return
     if raw_name is None:
@@ -241,10 +246,14 @@ def _model_for_provider(
         hint = f"write 'provider: {text.split()[0]}' and put program arguments under 'args:'"
     elif text in OTHER_DSTACK_PROVIDERS:
         message = f"provider '{text}' is not supported by hpcrun"
-        hint = "hpcrun runs 'python' and 'bash' workflows; the other workflows in this file still work"
+        hint = (
+            "hpcrun runs 'python' and 'bash' workflows; the other workflows in this file still work"
+        )
     else:
         message = f"unknown provider '{text}'"
-        hint = did_you_mean(text, SUPPORTED_PROVIDERS) or "use 'provider: python' or 'provider: bash'"
+        hint = (
+            did_you_mean(text, SUPPORTED_PROVIDERS) or "use 'provider: python' or 'provider: bash'"
+        )
     problems.append(Problem(where, label(("provider",)), message, hint))
     return None
 

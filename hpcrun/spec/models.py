@@ -135,7 +135,7 @@ class WorkflowBase(_Strict):
     def _version(cls, value: Any) -> Any:
         text = str(_scalar_text(value)).strip()
         if not VERSION_RE.match(text):
-            raise ValueError(f"expected a Python version like \"3.10\", got {value!r}")
+            raise ValueError(f'expected a Python version like "3.10", got {value!r}')
         return text
 
     @field_validator("environment", mode="before")
