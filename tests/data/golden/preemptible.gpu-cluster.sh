@@ -1,0 +1,53 @@
+#!/bin/bash
+#SBATCH --job-name=preemptible-0001
+#SBATCH --partition=preempt
+#SBATCH --gres=gpu:a40:1
+#SBATCH --time=02:00:00
+#SBATCH --account=proj42
+#SBATCH --qos=normal
+#SBATCH --output=slurm-%j.log
+#SBATCH --error=slurm-%j.log
+#SBATCH --requeue
+#SBATCH --open-mode=append
+#SBATCH --constraint=ib
+#
+# hpcrun run preemptible-0001: workflow preemptible on site gpu-cluster
+# interruptible: preemptible partition; Slurm requeues the job when it is preempted
+set -euo pipefail
+
+hpcrun_log() { printf '[hpcrun] %s\n' "$*" >&2; }
+
+# sbatch is run from the run directory, so the relative log paths above land there.
+hpcrun_run_dir="${SLURM_SUBMIT_DIR:-$PWD}"
+export HPCRUN_RUN=preemptible-0001
+export HPCRUN_WORKFLOW=preemptible
+export RUN_NAME="$HPCRUN_RUN"
+export JOB_ID="${SLURM_JOB_ID:-}"
+export PYTHONUNBUFFERED=1
+export INPUT_FOLDER="$hpcrun_run_dir/input"
+export OUTPUT_FOLDER="$hpcrun_run_dir/output"
+export HPCRUN_CHECKPOINT_DIR="$hpcrun_run_dir/checkpoint"
+mkdir -p "$INPUT_FOLDER" "$OUTPUT_FOLDER" "$HPCRUN_CHECKPOINT_DIR"
+
+# Environment modules (module scripts read unset variables, so -u is off around them)
+set +u
+source /etc/profile.d/lmod.sh
+module load gcc/12
+module load python/3.10
+set -u
+
+# Python 3.10
+hpcrun_python="$(command -v python3.10 || true)"
+if [ -z "$hpcrun_python" ]; then
+  hpcrun_python="$(command -v python3 || true)"
+  if [ -z "$hpcrun_python" ]; then
+    hpcrun_log "neither python3.10 nor python3 is on PATH"
+    exit 127
+  fi
+  hpcrun_log "python3.10 not found, using $hpcrun_python ($("$hpcrun_python" -V 2>&1))"
+fi
+
+cd "$hpcrun_run_dir/code"
+
+hpcrun_log "starting python "src/train.py
+exec "$hpcrun_python" src/train.py

@@ -1,0 +1,89 @@
+#!/bin/bash
+#SBATCH --job-name=train-0001
+#SBATCH --partition=gpu-v100
+#SBATCH --gres=gpu:v100:2
+#SBATCH --mem=68665M
+#SBATCH --cpus-per-task=8
+#SBATCH --time=02:00:00
+#SBATCH --account=proj42
+#SBATCH --qos=normal
+#SBATCH --output=slurm-%j.log
+#SBATCH --error=slurm-%j.log
+#SBATCH --constraint=ib
+#
+# hpcrun run train-0001: workflow train on site gpu-cluster
+# --mem is memory (64GB) + shm_size (8GB): Slurm has no /dev/shm option, and pages in /dev/shm count against the job's memory
+set -euo pipefail
+
+hpcrun_log() { printf '[hpcrun] %s\n' "$*" >&2; }
+
+# sbatch is run from the run directory, so the relative log paths above land there.
+hpcrun_run_dir="${SLURM_SUBMIT_DIR:-$PWD}"
+export HPCRUN_RUN=train-0001
+export HPCRUN_WORKFLOW=train
+export RUN_NAME="$HPCRUN_RUN"
+export JOB_ID="${SLURM_JOB_ID:-}"
+export PYTHONUNBUFFERED=1
+export INPUT_FOLDER="$hpcrun_run_dir/input"
+export OUTPUT_FOLDER="$hpcrun_run_dir/output"
+export HPCRUN_CHECKPOINT_DIR="$hpcrun_run_dir/checkpoint"
+mkdir -p "$INPUT_FOLDER" "$OUTPUT_FOLDER" "$HPCRUN_CHECKPOINT_DIR"
+
+# Environment modules (module scripts read unset variables, so -u is off around them)
+set +u
+source /etc/profile.d/lmod.sh
+module load gcc/12
+module load python/3.10
+set -u
+
+# Python 3.10
+hpcrun_python="$(command -v python3.10 || true)"
+if [ -z "$hpcrun_python" ]; then
+  hpcrun_python="$(command -v python3 || true)"
+  if [ -z "$hpcrun_python" ]; then
+    hpcrun_log "neither python3.10 nor python3 is on PATH"
+    exit 127
+  fi
+  hpcrun_log "python3.10 not found, using $hpcrun_python ($("$hpcrun_python" -V 2>&1))"
+fi
+
+cd "$hpcrun_run_dir/code"
+cd src
+
+# Virtualenv cached by Python version + requirements hash. Built once under a lock and
+# marked ready only when complete, so a failed or interrupted build is never reused.
+hpcrun_env="$HOME"/hpcrun/envs/py3.10-cacfd1435504927e
+if [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
+  mkdir -p "$(dirname "$hpcrun_env")"
+  exec 9>"$hpcrun_env.lock"
+  flock 9
+  if [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
+    hpcrun_log "building Python environment $hpcrun_env"
+    rm -rf "$hpcrun_env"
+    if "$hpcrun_python" -m venv "$hpcrun_env" &&
+      "$hpcrun_env/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r requirements.txt; then
+      touch "$hpcrun_env/.hpcrun-ready"
+    else
+      rm -rf "$hpcrun_env"
+      hpcrun_log "building the Python environment failed"
+      exit 1
+    fi
+  fi
+  exec 9>&-
+else
+  hpcrun_log "reusing Python environment $hpcrun_env"
+fi
+export VIRTUAL_ENV="$hpcrun_env"
+export PATH="$hpcrun_env/bin:$PATH"
+hpcrun_python="$hpcrun_env/bin/python"
+
+# Environment from the workflow
+export PYTHONPATH=.
+export GREETING='it'"'"'s $HOME'
+
+# before_run
+nvidia-smi || true
+
+hpcrun_log "starting python "train.py
+exec "$hpcrun_python" train.py --epochs 10 --name 'two words'
