@@ -15,6 +15,8 @@ from hpcrun.plan import JobPlan
 
 # The local site runs the very script a Slurm job would get (its #SBATCH lines are inert).
 JOB_TEMPLATE = {"slurm": "slurm/job.sh.j2", "local": "slurm/job.sh.j2"}
+# Builds the cached virtualenv alone, for sites with env_build: login.
+ENV_TEMPLATE = "slurm/env.sh.j2"
 
 
 def shell_quote(value: Any) -> str:
@@ -54,6 +56,14 @@ def _environment(extra_dirs: list[Path]) -> Any:
 
 def render_job_script(plan: JobPlan, site_templates: Path | None = None) -> str:
     """The complete batch script for ``plan``; a site's own template folder wins."""
+    return _render(JOB_TEMPLATE[plan.scheduler], plan, site_templates)
+
+
+def render_env_script(plan: JobPlan, site_templates: Path | None = None) -> str:
+    """The script that builds ``plan``'s virtualenv on the login node."""
+    return _render(ENV_TEMPLATE, plan, site_templates)
+
+
+def _render(name: str, plan: JobPlan, site_templates: Path | None) -> str:
     env = _environment([site_templates] if site_templates else [])
-    template = env.get_template(JOB_TEMPLATE[plan.scheduler])
-    return template.render(plan=plan)
+    return env.get_template(name).render(plan=plan)

@@ -1,4 +1,5 @@
-"""From (workflows file, workflow name, site) to a resolved plan and its rendered script."""
+"""From what the user names (a workflows file and workflow, or a project folder/zip) and a
+site, to a resolved plan and its rendered script. No connection is made here."""
 
 from __future__ import annotations
 
@@ -8,22 +9,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpcrun.errors import UsageError
 from hpcrun.plan import JobPlan
+from hpcrun.spec.overrides import Overrides, apply_overrides
+
+
+@dataclass(frozen=True)
+class Target:
+    """The workflow to run and the folder its paths are relative to."""
+
+    workflow: Any
+    project_root: Path
+    workflows_file: Path | None = None
+    loaded: Any = None  # the WorkflowFile, for dependencies and located errors
 
 
 @dataclass(frozen=True)
 class PreparedJob:
     plan: JobPlan
     script: str
-    workflow: Any
+    target: Target
     site: Any
     site_path: Path
-    workflows_file: Path
-    project_root: Path
 
     @property
     def warnings(self) -> tuple[str, ...]:
         return self.plan.warnings
+
+    @property
+    def workflow(self) -> Any:
+        return self.target.workflow
 
 
 def resolve_workflows_file(file: Path | None, cwd: Path | None = None) -> Path:
@@ -32,10 +47,65 @@ def resolve_workflows_file(file: Path | None, cwd: Path | None = None) -> Path:
     return file if file is not None else find_workflows_file(cwd or Path.cwd())
 
 
+def load_target(
+    path: Path | None,
+    workflow_name: str | None,
+    variables: Mapping[str, str] | None = None,
+) -> Target:
+    """``path`` is a workflows file (default: found in the current folder), or a project
+    folder or zip when no workflow name is given."""
+    from hpcrun.project import is_project_path, load_project, project_workflow
+
+    if workflow_name is None:
+        if path is None or not is_project_path(path):
+            raise UsageError(
+                "name the workflow to run",
+                "hpcrun submit [FILE] WORKFLOW, or hpcrun submit PROJECT_FOLDER_OR_ZIP",
+            )
+        from hpcrun.spec.models import PythonWorkflow
+
+        project = load_project(path)
+        workflow = PythonWorkflow.model_validate(project_workflow(project))
+        return Target(workflow, project.root)
+    from hpcrun.spec.load import load_workflows
+
+    file = resolve_workflows_file(path)
+    loaded = load_workflows(file, variables or {})
+    return Target(loaded.get(workflow_name), loaded.project_root, file, loaded)
+
+
 def site_templates_dir(site: Any, site_path: Path) -> Path | None:
     if not site.templates:
         return None
     return (site_path.parent / Path(site.templates).expanduser()).resolve()
+
+
+def build_job(
+    target: Target,
+    site: Any,
+    site_path: Path,
+    *,
+    run: str,
+    overrides: Overrides | None = None,
+    submit_env: Mapping[str, str] | None = None,
+) -> PreparedJob:
+    from hpcrun.render import render_job_script
+    from hpcrun.site.resolve import resolve
+
+    workflow = apply_overrides(target.workflow, overrides or Overrides())
+    target = Target(workflow, target.project_root, target.workflows_file, target.loaded)
+    work_dir = target.project_root / (workflow.working_dir or "")
+    _check_exists(target, "file", work_dir)
+    requirements_text = _check_exists(target, "requirements", work_dir)
+    plan = resolve(
+        workflow,
+        site,
+        run=run,
+        requirements_text=requirements_text,
+        submit_env=os.environ if submit_env is None else submit_env,
+    )
+    script = render_job_script(plan, site_templates_dir(site, site_path))
+    return PreparedJob(plan, script, target, site, site_path)
 
 
 def prepare(
@@ -47,41 +117,31 @@ def prepare(
     run: str | None = None,
     submit_env: Mapping[str, str] | None = None,
 ) -> PreparedJob:
-    from hpcrun.render import render_job_script
+    """Render one workflow of a workflows file (``hpcrun render``)."""
     from hpcrun.site.load import load_site
-    from hpcrun.site.resolve import resolve
-    from hpcrun.spec.load import load_workflows
 
-    path = resolve_workflows_file(file)
-    loaded = load_workflows(path, variables or {})
-    workflow = loaded.get(workflow_name)
+    target = load_target(resolve_workflows_file(file), workflow_name, variables)
     site_model, site_path = load_site(site)
-    work_dir = loaded.project_root / (workflow.working_dir or "")
-    _check_exists(loaded, workflow, "file", work_dir)
-    requirements_text = _check_exists(loaded, workflow, "requirements", work_dir)
-    plan = resolve(
-        workflow,
-        site_model,
-        run=run or f"{workflow.name}-dryrun",
-        requirements_text=requirements_text,
-        submit_env=os.environ if submit_env is None else submit_env,
-    )
-    script = render_job_script(plan, site_templates_dir(site_model, site_path))
-    return PreparedJob(plan, script, workflow, site_model, site_path, path, loaded.project_root)
+    return build_job(
+        target, site_model, site_path, run=run or f"{target.workflow.name}-dryrun",
+        submit_env=submit_env,
+    )  # fmt: skip
 
 
-def _check_exists(loaded: Any, workflow: Any, field: str, work_dir: Path) -> str | None:
+def _check_exists(target: Target, field: str, work_dir: Path) -> str | None:
     """The file a workflow field names must exist before anything is rendered or sent."""
+    workflow = target.workflow
     relative = getattr(workflow, field, None)
     if relative is None:
         return None
-    target = work_dir / relative
-    if not target.is_file():
-        raise loaded.problem(
-            workflow.name,
-            field,
-            f"'{relative}' does not exist (looked in {work_dir})",
+    path = work_dir / relative
+    if not path.is_file():
+        message = f"'{relative}' does not exist (looked in {work_dir})"
+        hint = (
             "paths are relative to the project root (the folder holding .dstack/) "
-            "and the workflow's working_dir",
+            "and the workflow's working_dir"
         )
-    return target.read_text(encoding="utf-8", errors="replace") if field == "requirements" else None
+        if target.loaded is not None:
+            raise target.loaded.problem(workflow.name, field, message, hint)
+        raise UsageError(f"{field}: {message}", hint)
+    return path.read_text(encoding="utf-8", errors="replace") if field == "requirements" else None

@@ -85,7 +85,9 @@ class Site(_Strict):
     name: str
     scheduler: Literal["slurm", "local"]
     login: Login | None = None
-    remote_root: str = "~/hpcrun"
+    # Where runs/, envs/ and caches live on the cluster. The local site defaults to
+    # $HPCRUN_HOME/local (see ops.session), a Slurm site to ~/hpcrun.
+    remote_root: str | None = None
     modules: Modules = Field(default_factory=Modules)
     partitions: Partitions = Field(default_factory=Partitions)
     gpus: dict[str, GpuType] = Field(default_factory=dict)
@@ -93,6 +95,9 @@ class Site(_Strict):
     sbatch: list[str] = Field(default_factory=list)
     # A folder of templates that override the built-in ones (same file names).
     templates: str | None = None
+    # Where the cached virtualenv is built: inside the job ("job"), or on the login node at
+    # submit time ("login", for clusters whose compute nodes have no internet).
+    env_build: Literal["job", "login"] = "job"
 
     @field_validator("sbatch")
     @classmethod

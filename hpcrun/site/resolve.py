@@ -17,6 +17,7 @@ from hpcrun.site.models import GpuType, Site
 from hpcrun.spec.models import BashWorkflow, WorkflowBase, env_pairs
 from hpcrun.units import Size
 
+DEFAULT_REMOTE_ROOT = "~/hpcrun"
 KNOWN_PYTHON_VERSIONS = ("2.7", *(f"3.{minor}" for minor in range(6, 15)))
 _JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -73,7 +74,7 @@ def resolve(
         qos=site.defaults.qos,
         requeue=resources.interruptible and not is_local,
         extra_directives=tuple(site.sbatch),
-        remote_root=site.remote_root,
+        remote_root=site.remote_root or DEFAULT_REMOTE_ROOT,
         module_init=site.modules.init,
         modules=_modules(workflow, site),
         python_version=workflow.version,

@@ -1,0 +1,5 @@
+"""``python -m hpcrun``: the same as the ``hpcrun`` command."""
+
+from hpcrun.cli.main import main
+
+main()

@@ -1,0 +1,26 @@
+"""``hpcrun artifacts RUN [--dest DIR]``: fetch a run's artifacts (resumable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(short_help="Fetch a run's artifacts.")
+@click.argument("run")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to fetch into (default: $HPCRUN_HOME/artifacts/RUN).")  # fmt: skip
+def artifacts(run: str, dest: Path | None) -> None:
+    """Fetch RUN's declared artifacts and its OUTPUT_FOLDER. Files already fetched and
+    unchanged are not transferred again."""
+    from hpcrun.cli.submit import _size, note
+    from hpcrun.ops.artifacts import fetch_artifacts
+    from hpcrun.ops.runs import find_run
+    from hpcrun.ops.session import Session
+
+    with Session() as session:
+        record = find_run(session, run)
+        target, received = fetch_artifacts(session, record, dest)
+    note(f"{_size(received)} fetched")
+    click.echo(str(target))

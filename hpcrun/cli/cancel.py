@@ -1,0 +1,23 @@
+"""``hpcrun cancel RUN``: cancel a run's job."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(short_help="Cancel a run.")
+@click.argument("run")
+def cancel(run: str) -> None:
+    """Cancel RUN's job (scancel on Slurm; the whole process group on the local site)."""
+    from hpcrun.cli.submit import note
+    from hpcrun.ops.runs import cancel_run, find_run
+    from hpcrun.ops.session import Session
+
+    with Session() as session:
+        record = find_run(session, run)
+        was_final = record.final
+        record = cancel_run(session, record)
+    if was_final or record.state != "cancelled":
+        note(f"{record.run} had already ended: {record.state}")
+    else:
+        note(f"{record.run} cancelled")

@@ -1,0 +1,37 @@
+"""``hpcrun logs RUN [-f]``: print (or follow) a run's output."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command(short_help="Print or follow a run's output.")
+@click.argument("run")
+@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep streaming until the run ends.")
+def logs(run: str, follow_: bool) -> None:
+    """Print RUN's output (stdout and stderr of the job). With -f, stream it until the run
+    ends, then exit with the job's exit code; Ctrl-C stops following, not the run."""
+    from hpcrun.cli.submit import exit_code_of, note
+    from hpcrun.errors import EXIT_INTERRUPTED
+    from hpcrun.ops.follow import follow
+    from hpcrun.ops.runs import find_run
+    from hpcrun.ops.session import Session
+
+    with Session() as session:
+        record = find_run(session, run)
+        if follow_:
+            try:
+                final = follow(session, record.run, sys.stdout.buffer, on_event=note)
+            except KeyboardInterrupt:
+                note(f"stopped following; {record.run} keeps running")
+                sys.exit(EXIT_INTERRUPTED)
+            sys.exit(exit_code_of(final))
+        if not record.job_id:
+            note(f"{record.run} has no job yet ({record.state})")
+            return
+        site = session.site_of(record)
+        path = session.backend(site).log_path(record.remote_dir, record.job_id)
+        sys.stdout.buffer.write(session.transport(site).read_from(path, 0))
+        sys.stdout.buffer.flush()

@@ -1,0 +1,55 @@
+"""``hpcrun ps``: runs and their states (refreshed with one poll per site)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import click
+
+from hpcrun.cli.common import warn
+
+RECENT = timedelta(hours=24)
+
+
+def _recent(record: Any, now: datetime) -> bool:
+    if not record.final or not record.finished_at:
+        return True
+    finished = datetime.strptime(record.finished_at, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc
+    )
+    return now - finished < RECENT
+
+
+@click.command(short_help="List runs and their states.")
+@click.option(
+    "-a", "--all", "show_all", is_flag=True, help="All runs, not only unfinished and recent ones."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="A JSON array (see DESIGN.md for the fields)."
+)
+def ps(show_all: bool, as_json: bool) -> None:
+    """List runs: unfinished ones and those that ended in the last 24 hours (-a: all)."""
+    from hpcrun.ops.session import Session
+    from hpcrun.ops.track import refresh
+
+    with Session() as session:
+        report = refresh(session)
+        for site, why in report.unavailable.items():
+            warn(f"site {site}: {why} (states shown may be stale)")
+        now = datetime.now(timezone.utc)
+        records = [r for r in session.store.list_runs() if show_all or _recent(r, now)]
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in records], indent=2))
+        return
+    rows = [("RUN", "WORKFLOW", "SITE", "JOB", "STATE", "EXIT", "SUBMITTED")]
+    for r in records:
+        state = r.state + (f" ({r.state_reason})" if r.state_reason and not r.final else "")
+        exit_code = "" if r.exit_code is None else str(r.exit_code)
+        rows.append(
+            (r.run, r.workflow, r.site, r.job_id or "-", state, exit_code, r.submitted_at or "-")
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,151 @@
+"""The local site's scheduler: the job script as a detached process on this machine.
+
+The job gets its own session (process group), so it survives the CLI and ``cancel`` can
+kill all of it. A small wrapper records the exit code in the run directory when the script
+ends, so the final state is known even if no hpcrun process was watching. Job ids are the
+wrapper's pid; ``.jobid`` holds "pid starttime" so a recycled pid is never mistaken for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hpcrun.ops.backends import log_file
+from hpcrun.schedulers.slurm import JobStatus
+
+EXIT_FILE = ".hpcrun-exit"
+CANCEL_FILE = ".hpcrun-cancelled"
+JOBID_FILE = ".jobid"
+
+# $1: run dir; $2..: run dirs that must end with exit code 0 first (like afterok).
+_WRAPPER = r"""
+cd "$1" || exit 1
+shift
+export SLURM_JOB_ID=$$ JOB_ID=$$ SLURM_JOBID=$$
+log="slurm-$$.log"
+for dep in "$@"; do
+  while [ ! -e "$dep/.hpcrun-exit" ]; do
+    if [ -e "$dep/.hpcrun-cancelled" ]; then break; fi
+    sleep 1
+  done
+  if [ "$(cat "$dep/.hpcrun-exit" 2>/dev/null)" != 0 ]; then
+    echo "[hpcrun] dependency $dep did not complete successfully; not running" >> "$log"
+    echo 1 > .hpcrun-exit.tmp && mv .hpcrun-exit.tmp .hpcrun-exit
+    exit 1
+  fi
+done
+bash ./job.sh >> "$log" 2>&1 </dev/null
+code=$?
+echo "$code" > .hpcrun-exit.tmp && mv .hpcrun-exit.tmp .hpcrun-exit
+exit "$code"
+"""
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks (field 22 of /proc/PID/stat), or None if it
+    is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return None
+    return fields[19]
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _alive(run_dir: Path) -> int | None:
+    """The job's pid if its process is still running."""
+    recorded = (_read(run_dir / JOBID_FILE) or "").split()
+    if len(recorded) != 2:
+        return None
+    pid, started = int(recorded[0]), recorded[1]
+    return pid if _start_time(pid) == started else None
+
+
+class LocalBackend:
+    def submit(
+        self, transport: Any, run_dir: str, plan: Any, after: Sequence[tuple[str, str]] = ()
+    ) -> str:
+        directory = Path(run_dir)
+        recorded = (_read(directory / JOBID_FILE) or "").split()
+        if recorded:
+            return recorded[0]  # submitted before: never start a second copy
+        env = {
+            **os.environ,
+            "SLURM_SUBMIT_DIR": str(directory),
+            "SLURM_JOB_NAME": plan.job_name,
+            "SLURM_CPUS_PER_TASK": str(plan.cpus_per_task or 1),
+            "SLURM_NTASKS": "1",
+            "SLURM_JOB_NUM_NODES": "1",
+        }
+        process = subprocess.Popen(
+            ["bash", "-c", _WRAPPER, "hpcrun-job", str(directory), *(d for _, d in after)],
+            cwd=directory,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        started = _start_time(process.pid) or "0"
+        temp = directory / f"{JOBID_FILE}.tmp"
+        temp.write_text(f"{process.pid} {started}\n")
+        temp.replace(directory / JOBID_FILE)
+        return str(process.pid)
+
+    def poll(self, transport: Any, jobs: Mapping[str, str]) -> dict[str, JobStatus]:
+        return {job_id: self._status(job_id, Path(run_dir)) for job_id, run_dir in jobs.items()}
+
+    def _status(self, job_id: str, run_dir: Path) -> JobStatus:
+        exit_text = _read(run_dir / EXIT_FILE)
+        cancelled = (run_dir / CANCEL_FILE).exists()
+        if exit_text is not None and exit_text.lstrip("-").isdigit():
+            code = int(exit_text)
+            if cancelled and code != 0:
+                return JobStatus(job_id, "cancelled", "CANCELLED", True, code)
+            state = "completed" if code == 0 else "failed"
+            return JobStatus(job_id, state, state.upper(), True, code)
+        if _alive(run_dir) is not None:
+            return JobStatus(job_id, "running", "RUNNING", False)
+        if cancelled:
+            return JobStatus(job_id, "cancelled", "CANCELLED", True, None)
+        return JobStatus(
+            job_id, "unknown", "", True, reason="the process ended without recording an exit code"
+        )
+
+    def cancel(self, transport: Any, jobs: Mapping[str, str]) -> None:
+        for run_dir in jobs.values():
+            directory = Path(run_dir)
+            (directory / CANCEL_FILE).touch()
+            pid = _alive(directory)
+            if pid is None:
+                continue
+            _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _alive(directory) is not None:
+                time.sleep(0.1)
+            if _alive(directory) is not None:
+                _signal_group(pid, signal.SIGKILL)
+
+    def log_path(self, run_dir: str, job_id: str) -> str:
+        return log_file(run_dir, job_id)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)

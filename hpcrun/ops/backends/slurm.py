@@ -1,0 +1,103 @@
+"""Slurm through a transport: idempotent sbatch, one squeue + one sacct per poll, scancel."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from hpcrun.ops.backends import SchedulerUnavailable, log_file
+from hpcrun.schedulers import slurm
+from hpcrun.transport.base import CommandFailed, CommandResult, Shell, Transport
+
+# Under a lock in the run directory: if this run was already submitted (a retry after a
+# dropped connection or a crash), print the recorded job id instead of submitting again.
+_SUBMIT = """set -e
+cd {run_dir}
+exec 8>.submit.lock
+flock 8
+if [ -s .jobid ]; then cat .jobid; exit 0; fi
+{sbatch} > .jobid.tmp
+mv .jobid.tmp .jobid
+cat .jobid
+"""
+
+
+class SlurmBackend:
+    def submit(
+        self, transport: Transport, run_dir: str, plan: Any, after: Sequence[tuple[str, str]] = ()
+    ) -> str:
+        extra = [f"--dependency=afterok:{':'.join(job for job, _ in after)}"] if after else []
+        sbatch = shlex.join(slurm.sbatch_argv("job.sh", extra))
+        result = transport.run(Shell(_SUBMIT.format(run_dir=shlex.quote(run_dir), sbatch=sbatch)))
+        if not result.ok:
+            _raise_sbatch_error(result)
+        try:
+            return slurm.parse_sbatch(result.stdout)
+        except ValueError:
+            raise CommandFailed(result, "sbatch") from None
+
+    def poll(self, transport: Transport, jobs: Mapping[str, str]) -> dict[str, slurm.JobStatus]:
+        ids = list(jobs)
+        if not ids:
+            return {}
+        queue = transport.run(slurm.squeue_argv(ids))
+        if queue.ok:
+            listed = slurm.parse_squeue(queue.stdout)
+        elif slurm.is_invalid_job_id(queue.stderr):
+            listed = {}  # one id that the controller has forgotten: ask sacct
+        else:
+            raise _unavailable_or_failed(queue, "squeue")
+        # sacct for jobs squeue has forgotten, and for finished ones: only sacct has exit codes.
+        first = slurm.merge_status(listed, {}, ids)
+        settle = [job for job, status in first.items() if status.final or status.state == "unknown"]
+        accounted: dict[str, slurm.JobStatus] = {}
+        if settle:
+            history = transport.run(slurm.sacct_argv(settle))
+            if not history.ok:
+                raise _unavailable_or_failed(history, "sacct")
+            accounted = slurm.parse_sacct(history.stdout)
+        merged = slurm.merge_status(listed, accounted, ids)
+        # squeue says finished but sacct has no final record yet (it lags by a moment): keep
+        # polling rather than cache a final state without its exit code.
+        return {
+            job: replace(status, final=False)
+            if status.final and job not in accounted and status.exit_code is None
+            else status
+            for job, status in merged.items()
+        }
+
+    def cancel(self, transport: Transport, jobs: Mapping[str, str]) -> None:
+        if jobs:
+            result = transport.run(slurm.scancel_argv(list(jobs)))
+            if not result.ok:
+                raise _unavailable_or_failed(result, "scancel")
+
+    def log_path(self, run_dir: str, job_id: str) -> str:
+        return log_file(run_dir, job_id)
+
+
+def _unavailable_or_failed(result: CommandResult, what: str) -> Exception:
+    if slurm.is_transient_error(result.stderr):
+        last = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+        return SchedulerUnavailable(
+            f"{what}: the Slurm controller or its database did not answer ({last})",
+            "hpcrun keeps the last known states and retries; nothing is marked failed",
+        )
+    return CommandFailed(result, what)
+
+
+def _raise_sbatch_error(result: CommandResult) -> None:
+    text = result.stderr.strip() or result.stdout.strip()
+    if result.returncode == 127 or "sbatch: command not found" in text:
+        raise CommandFailed(
+            result, "sbatch (not found on the cluster: is this a Slurm login node?)"
+        )
+    if slurm.is_transient_error(text):
+        raise _unavailable_or_failed(result, "sbatch")
+    last = (text.splitlines() or ["no message"])[-1]
+    from hpcrun.errors import RemoteError
+
+    hint = "check the partition and GPU names in the site config (hpcrun render shows the script)"
+    raise RemoteError(f"sbatch rejected the job: {last}", hint)

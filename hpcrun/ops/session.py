@@ -1,0 +1,71 @@
+"""One CLI invocation's resources: the store, loaded sites, and ONE open transport per
+site, reused for every command the invocation runs and closed at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hpcrun.paths import hpcrun_home
+
+
+class Session:
+    def __init__(self) -> None:
+        self._store: Any = None
+        self._sites: dict[str, tuple[Any, Path]] = {}
+        self._transports: dict[str, Any] = {}
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from hpcrun.store import default_store
+
+            self._store = default_store()
+        return self._store
+
+    def site(self, name_or_path: str | None) -> tuple[Any, Path]:
+        """A validated site config; the local site's runs default to $HPCRUN_HOME/local."""
+        key = name_or_path or ""
+        if key not in self._sites:
+            from hpcrun.site.load import load_site
+
+            site, path = load_site(name_or_path)
+            if site.scheduler == "local" and site.remote_root is None:
+                site = site.model_copy(update={"remote_root": str(hpcrun_home() / "local")})
+            self._sites[key] = (site, path)
+        return self._sites[key]
+
+    def site_of(self, record: Any) -> Any:
+        return self.site(record.site_config)[0]
+
+    def transport(self, site: Any) -> Any:
+        if site.name not in self._transports:
+            from hpcrun.transport.factory import open_transport
+
+            self._transports[site.name] = open_transport(site)
+        return self._transports[site.name]
+
+    def backend(self, site: Any) -> Any:
+        from hpcrun.ops.backends import backend_for
+
+        return backend_for(site.scheduler)
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None

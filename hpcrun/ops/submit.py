@@ -1,0 +1,118 @@
+"""Submit a workflow: prepare, record the run, stage it, submit it once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hpcrun.errors import HpcrunError
+from hpcrun.ops.prepare import PreparedJob, build_job, load_target, site_templates_dir
+from hpcrun.ops.session import Session
+from hpcrun.spec.overrides import Overrides
+from hpcrun.transport.base import TransportError
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    target: Path | None  # workflows file, project folder or zip; None: the default file
+    workflow: str | None  # None: target is a project folder or zip
+    site: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    overrides: Overrides = field(default_factory=Overrides)
+    inputs: Path | None = None
+    request_key: str | None = None  # a second request with the same key submits nothing
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: Any
+    prepared: PreparedJob
+    bytes_sent: int
+    upstream: tuple[Any, ...] = ()
+    reused: bool = False  # the request key was seen before: nothing new was submitted
+
+
+def dry_run(session: Session, request: SubmitRequest) -> PreparedJob:
+    """What ``submit`` would send, without connecting or recording anything."""
+    target = load_target(request.target, request.workflow, request.variables)
+    site, site_path = session.site(request.site)
+    return build_job(
+        target, site, site_path, run=f"{target.workflow.name}-dryrun", overrides=request.overrides
+    )
+
+
+def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) -> Submitted:
+    from hpcrun.ops import stage
+    from hpcrun.ops.deps import find_upstream
+    from hpcrun.store import RunRecord
+
+    store = session.store
+    if request.request_key:
+        existing = store.find_by_request_key(request.request_key)
+        if existing is not None:
+            return Submitted(existing, dry_run(session, request), 0, reused=True)
+    target = load_target(request.target, request.workflow, request.variables)
+    site, site_path = session.site(request.site)
+    prepared = build_job(
+        target, site, site_path, run=store.unique_run_name(target.workflow.name),
+        overrides=request.overrides,
+    )  # fmt: skip
+    plan = prepared.plan
+
+    def submit_dependency(workflow: str) -> Any:
+        dependency = replace(request, workflow=workflow, overrides=Overrides(), request_key=None)
+        return submit(session, dependency, (*chain, target.workflow.name)).record
+
+    upstream = find_upstream(store, target, site, submit_dependency, chain)
+    transport = session.transport(site)
+    run_dir = stage.run_dir_for(transport, plan)
+    previous = store.latest_upload(str(target.project_root), site.name)
+    record = store.create_run(
+        RunRecord(
+            run=plan.run,
+            workflow=plan.workflow,
+            site=site.name,
+            site_config=str(site_path.resolve()),
+            remote_dir=run_dir,
+            workflows_file=str(target.workflows_file) if target.workflows_file else None,
+            project_root=str(target.project_root),
+            request_key=request.request_key,
+            depends_on=tuple(u.record.run for u in upstream),
+            working_dir=plan.working_dir,
+            artifacts=plan.artifacts,
+        )
+    )
+    submitting = False
+    try:
+        stage.make_run_dir(transport, run_dir)
+        sent = stage.upload_code(
+            transport, target.project_root, run_dir, previous.remote_dir if previous else None
+        )
+        if request.inputs is not None:
+            sent += stage.upload_inputs(transport, request.inputs, run_dir)
+        for up in upstream:
+            stage.link_dependency(transport, run_dir, plan.working_dir, up)
+        if plan.env_key and site.env_build == "login":
+            from hpcrun.render import render_env_script
+
+            env_script = render_env_script(plan, site_templates_dir(site, site_path))
+            stage.build_env_on_login_node(transport, env_script, run_dir)
+        stage.write_job_script(transport, prepared.script, run_dir)
+        submitting = True
+        job_id = session.backend(site).submit(
+            transport,
+            run_dir,
+            plan,
+            [(u.record.job_id, u.record.remote_dir) for u in upstream if u.chained],
+        )
+    except HpcrunError as exc:
+        if submitting and isinstance(exc, TransportError):
+            # sbatch may or may not have run: the run folder's .jobid will tell (ps, logs).
+            store.update_state(record.run, "submitting", reason=f"connection lost: {exc.message}")
+        else:
+            store.update_state(record.run, "failed", reason=exc.message, final=True)
+        raise
+    record = store.set_submitted(record.run, job_id)
+    return Submitted(record, prepared, sent, tuple(upstream))

@@ -1,0 +1,83 @@
+"""Bring recorded run states up to date: per site, ONE scheduler poll for all its
+unfinished runs. A scheduler that does not answer changes nothing but the reason shown."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpcrun.errors import RemoteError
+from hpcrun.ops.backends import SchedulerUnavailable
+from hpcrun.ops.session import Session
+
+
+@dataclass
+class TrackReport:
+    changed: list[Any] = field(default_factory=list)  # RunRecords whose state changed
+    unavailable: dict[str, str] = field(default_factory=dict)  # site -> why it did not answer
+
+
+def refresh(session: Session, records: Iterable[Any] | None = None) -> TrackReport:
+    store = session.store
+    pending = list(store.unfinished() if records is None else records)
+    by_site: dict[str, list[Any]] = defaultdict(list)
+    for record in pending:
+        if not record.final:
+            by_site[record.site_config].append(record)
+    report = TrackReport()
+    for site_config, group in by_site.items():
+        try:
+            _refresh_site(session, site_config, group, report)
+        except (SchedulerUnavailable, RemoteError) as exc:
+            report.unavailable[group[0].site] = exc.message
+            for record in group:
+                store.update_state(record.run, record.state, reason=exc.message)
+    return report
+
+
+def _refresh_site(
+    session: Session, site_config: str, group: list[Any], report: TrackReport
+) -> None:
+    store = session.store
+    site = session.site(site_config)[0]
+    transport = session.transport(site)
+    backend = session.backend(site)
+    group = [_adopt_interrupted_submission(session, transport, r) for r in group]
+    jobs = {r.job_id: r.remote_dir for r in group if r.job_id}
+    statuses = backend.poll(transport, jobs) if jobs else {}
+    for record in group:
+        status = statuses.get(record.job_id) if record.job_id else None
+        if status is None:
+            continue
+        if (status.state, status.final, status.exit_code) != (
+            record.state,
+            record.final,
+            record.exit_code,
+        ) or status.reason != record.state_reason:
+            updated = store.update_state(
+                record.run,
+                status.state,
+                exit_code=status.exit_code,
+                finished_at=status.ended_at,
+                reason=status.reason,
+                final=status.final,
+            )
+            if updated.state != record.state or updated.final != record.final:
+                report.changed.append(updated)
+
+
+def _adopt_interrupted_submission(session: Session, transport: Any, record: Any) -> Any:
+    """A run left 'submitting' (crash or dropped connection during sbatch): the run
+    folder's .jobid says whether it was submitted. Never submit it again from here."""
+    if record.job_id or not record.remote_dir:
+        return record
+    text = transport.read_from(f"{record.remote_dir}/.jobid", 0).decode(errors="replace").strip()
+    job_id = text.split()[0].split(";")[0] if text else ""
+    if job_id:
+        return session.store.set_submitted(record.run, job_id)
+    return session.store.update_state(
+        record.run, "unknown", reason="the submission did not complete; nothing was queued",
+        final=True,
+    )  # fmt: skip

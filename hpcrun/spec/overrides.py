@@ -1,0 +1,88 @@
+"""dstack ``run`` flags (``--gpu 2``, ``-e NAME=VALUE``, ``-- ARGS``...) applied over a
+workflow, validated like the file itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from hpcrun.errors import UsageError
+
+# Overrides field -> the command-line flag, for error messages.
+FLAGS = {
+    "requirements": "-r/--requirements",
+    "env": "-e/--env",
+    "artifacts": "-a/--artifact",
+    "working_dir": "--working-dir",
+    "interruptible": "-i/--interruptible",
+    "cpu": "--cpu",
+    "memory": "--memory",
+    "gpu": "--gpu",
+    "gpu_name": "--gpu-name",
+    "gpu_memory": "--gpu-memory",
+    "shm_size": "--shm-size",
+    "args": "ARGS",
+}
+
+
+@dataclass(frozen=True)
+class Overrides:
+    requirements: str | None = None
+    env: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
+    working_dir: str | None = None
+    interruptible: bool | None = None
+    cpu: int | None = None
+    memory: str | None = None
+    gpu: int | None = None
+    gpu_name: str | None = None
+    gpu_memory: str | None = None
+    shm_size: str | None = None
+    args: tuple[str, ...] | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) in (None, ()) for f in fields(self))
+
+
+def apply_overrides(workflow: Any, overrides: Overrides) -> Any:
+    """A new, validated workflow with the command-line values in place."""
+    if overrides.is_empty():
+        return workflow
+    from pydantic import ValidationError
+
+    data = workflow.model_dump(mode="json", exclude_defaults=True)
+    data["name"], data["provider"] = workflow.name, workflow.provider
+    for field in ("requirements", "working_dir"):
+        if getattr(overrides, field) is not None:
+            data[field] = getattr(overrides, field)
+    if overrides.env:
+        data["env"] = [*data.get("env", []), *overrides.env]
+    if overrides.artifacts:
+        data["artifacts"] = [*data.get("artifacts", []), *overrides.artifacts]
+    if overrides.args is not None:
+        if workflow.provider != "python":
+            raise UsageError("ARGS after -- only apply to python workflows")
+        data["args"] = list(overrides.args)
+    resources = data.setdefault("resources", {})
+    for field in ("cpu", "memory", "shm_size", "interruptible"):
+        if getattr(overrides, field) is not None:
+            resources[field] = getattr(overrides, field)
+    gpu_fields = {
+        "count": overrides.gpu,
+        "name": overrides.gpu_name,
+        "memory": overrides.gpu_memory,
+    }
+    if any(value is not None for value in gpu_fields.values()):
+        gpu = resources.get("gpu") or {}
+        gpu.update({k: v for k, v in gpu_fields.items() if v is not None})
+        resources["gpu"] = gpu
+    try:
+        return type(workflow).model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            path = [str(p) for p in error["loc"] if not str(p).startswith(("function", "list["))]
+            flag = next((FLAGS[p] for p in reversed(path) if p in FLAGS), ".".join(path))
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{flag}: {message}")
+        raise UsageError("; ".join(problems), "fix the command-line value") from None
