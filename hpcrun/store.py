@@ -1,0 +1,397 @@
+"""The local SQLite store of runs and tags: the only module that touches the database.
+
+Several hpcrun processes (an attached ``submit``, a cron ``sweep``, ``ps``) may use the same
+database at once, so it runs in WAL mode with a busy timeout and every write is one short
+``BEGIN IMMEDIATE`` transaction (taking the write lock up front avoids lock-upgrade deadlocks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hpcrun.errors import HpcrunError
+from hpcrun.paths import hpcrun_home
+
+# The DESIGN.md contract states, plus the internal state before sbatch has answered.
+CONTRACT_STATES = (
+    "pending",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "timeout",
+    "out_of_memory",
+    "preempted",
+    "node_fail",
+    "unknown",
+)
+SUBMITTING = "submitting"
+STATES = frozenset((*CONTRACT_STATES, SUBMITTING))
+
+BUSY_TIMEOUT_MS = 10_000
+_NAME_MAX = 24
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+# Applied in order; user_version = number applied. Only ever append (later issues add columns).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        run           TEXT PRIMARY KEY,
+        workflow      TEXT NOT NULL,
+        site          TEXT NOT NULL,
+        site_config   TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        job_id        TEXT,
+        exit_code     INTEGER,
+        submitted_at  TEXT,
+        finished_at   TEXT,
+        artifacts_dir TEXT,
+        remote_dir    TEXT,
+        workflows_file TEXT,
+        project_root  TEXT,
+        request_key   TEXT UNIQUE,
+        depends_on    TEXT NOT NULL DEFAULT '[]',
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        state_reason  TEXT,
+        final         INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_unfinished ON runs (final, site);
+    CREATE INDEX runs_workflow ON runs (workflow, site, state);
+    CREATE TABLE tags (
+        name       TEXT PRIMARY KEY,
+        run        TEXT NOT NULL REFERENCES runs (run) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX tags_run ON tags (run);
+    """,
+)
+
+
+class StoreError(HpcrunError):
+    """The local database refused an operation (duplicate run, unknown run, newer schema)."""
+
+
+def utc_now() -> str:
+    """Now, as ISO-8601 UTC with second precision: ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run: str
+    workflow: str
+    site: str
+    site_config: str
+    state: str = SUBMITTING
+    job_id: str | None = None
+    exit_code: int | None = None
+    submitted_at: str | None = None
+    finished_at: str | None = None
+    artifacts_dir: str | None = None
+    remote_dir: str | None = None
+    workflows_file: str | None = None
+    project_root: str | None = None
+    request_key: str | None = None
+    depends_on: tuple[str, ...] = ()
+    created_at: str = field(default_factory=utc_now)
+    updated_at: str = field(default_factory=utc_now)
+    state_reason: str | None = None
+    final: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ps --json`` object: every field (a superset of the DESIGN.md keys)."""
+        data = asdict(self)
+        data["depends_on"] = list(self.depends_on)
+        return data
+
+
+_COLUMNS = tuple(RunRecord.__dataclass_fields__)
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    values = {name: row[name] for name in _COLUMNS}
+    values["depends_on"] = tuple(json.loads(values["depends_on"] or "[]"))
+    values["final"] = bool(values["final"])
+    return RunRecord(**values)
+
+
+def _check_state(state: str) -> None:
+    if state not in STATES:
+        raise StoreError(f"unknown run state '{state}'", f"use one of: {', '.join(sorted(STATES))}")
+
+
+def sanitize_workflow_name(workflow: str) -> str:
+    """``My_Train.v2`` -> ``my-train-v2``: lowercase [a-z0-9-], at most 24 characters."""
+    name = re.sub(r"[^a-z0-9]+", "-", workflow.lower()).strip("-")
+    return name[:_NAME_MAX].rstrip("-") or "run"
+
+
+class Store:
+    """Runs and tags in one SQLite file. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        parent = self.path.parent
+        if not parent.exists():
+            # Only a folder we create is ours to restrict; runs may reference private paths.
+            parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(parent, 0o700)
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    # ---------------------------------------------------------------- plumbing
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; rolled back on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            # Read inside the lock: another process may have migrated meanwhile.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the database {self.path} has schema version {version}, newer than this "
+                    f"hpcrun knows ({len(MIGRATIONS)})",
+                    "upgrade hpcrun, or point HPCRUN_HOME elsewhere",
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                # executescript() would COMMIT our transaction; run statements one by one.
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> RunRecord | None:
+        row = self._db.execute(sql, params).fetchone()
+        return _record(row) if row is not None else None
+
+    def _many(self, sql: str, params: Sequence[Any] = ()) -> list[RunRecord]:
+        return [_record(row) for row in self._db.execute(sql, params).fetchall()]
+
+    def _require(self, run: str) -> RunRecord:
+        record = self.get(run)
+        if record is None:
+            raise StoreError(f"no run named '{run}'", "see `hpcrun ps -a` for the known runs")
+        return record
+
+    # ---------------------------------------------------------------- runs
+
+    def create_run(self, record: RunRecord) -> RunRecord:
+        """Insert a new run; a StoreError if its name or request key is already used."""
+        _check_state(record.state)
+        values = record.to_json()
+        values["depends_on"] = json.dumps(list(record.depends_on))
+        values["final"] = int(record.final)
+        columns = ", ".join(_COLUMNS)
+        marks = ", ".join(f":{name}" for name in _COLUMNS)
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM runs WHERE run = ?", (record.run,)).fetchone():
+                raise StoreError(
+                    f"a run named '{record.run}' already exists", "pick another run name"
+                )
+            if record.request_key is not None:
+                taken = db.execute(
+                    "SELECT run FROM runs WHERE request_key = ?", (record.request_key,)
+                ).fetchone()
+                if taken:
+                    raise StoreError(
+                        f"request key '{record.request_key}' was already used by run "
+                        f"'{taken['run']}'",
+                        "this submission was already made; see `hpcrun ps -a`",
+                    )
+            db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", values)
+        return self._require(record.run)
+
+    def get(self, run: str) -> RunRecord | None:
+        return self._one("SELECT * FROM runs WHERE run = ?", (run,))
+
+    def find_by_request_key(self, key: str) -> RunRecord | None:
+        return self._one("SELECT * FROM runs WHERE request_key = ?", (key,))
+
+    def set_submitted(self, run: str, job_id: str, submitted_at: str | None = None) -> RunRecord:
+        """Record sbatch's job id; 'submitting' becomes 'pending' (a poller may be ahead)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET job_id = ?, submitted_at = ?, updated_at = ?,"
+                " state = CASE WHEN state = ? THEN 'pending' ELSE state END"
+                " WHERE run = ?",
+                (job_id, submitted_at or utc_now(), utc_now(), SUBMITTING, run),
+            )
+        return self._require(run)
+
+    def update_state(
+        self,
+        run: str,
+        state: str,
+        *,
+        exit_code: int | None = None,
+        finished_at: str | None = None,
+        reason: str | None = None,
+        final: bool = False,
+    ) -> RunRecord:
+        """Set the state. A final run ignores later non-final updates (stale pollers,
+        a requeue glimpsed after the end); a final update may correct a final one.
+
+        ``exit_code`` and ``finished_at`` keep their old value when not given; a final
+        update without ``finished_at`` stamps now. ``reason`` replaces the old reason.
+        """
+        _check_state(state)
+        now = utc_now()
+        if final and finished_at is None:
+            finished_at = now
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET state = ?, exit_code = COALESCE(?, exit_code),"
+                " finished_at = COALESCE(?, finished_at), state_reason = ?,"
+                " final = ?, updated_at = ?"
+                " WHERE run = ? AND (final = 0 OR ? = 1)",
+                (state, exit_code, finished_at, reason, int(final), now, run, int(final)),
+            )
+        return self._require(run)
+
+    def set_artifacts_dir(self, run: str, path: str | Path) -> RunRecord:
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET artifacts_dir = ?, updated_at = ? WHERE run = ?",
+                (str(path), utc_now(), run),
+            )
+        return self._require(run)
+
+    def list_runs(self, include_finished: bool = True, limit: int | None = None) -> list[RunRecord]:
+        """Newest first (rowid breaks ties within the same second)."""
+        where = "" if include_finished else "WHERE final = 0"
+        sql = f"SELECT * FROM runs {where} ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            return self._many(sql + " LIMIT ?", (int(limit),))
+        return self._many(sql)
+
+    def unfinished(self, site: str | None = None) -> list[RunRecord]:
+        """Runs whose state must still be asked for: not final and submitted, or submitting."""
+        sql = "SELECT * FROM runs WHERE final = 0 AND (job_id IS NOT NULL OR state = ?)"
+        params: list[Any] = [SUBMITTING]
+        if site is not None:
+            sql += " AND site = ?"
+            params.append(site)
+        return self._many(sql + " ORDER BY created_at, rowid", params)
+
+    def latest_completed(self, workflow: str, site: str) -> RunRecord | None:
+        return self._one(
+            "SELECT * FROM runs WHERE workflow = ? AND site = ? AND state = 'completed'"
+            " ORDER BY finished_at DESC, created_at DESC, rowid DESC LIMIT 1",
+            (workflow, site),
+        )
+
+    def unique_run_name(self, workflow: str) -> str:
+        """A short unused name like ``train-7f3k``; create_run still guards against races."""
+        stem = sanitize_workflow_name(workflow)
+        attempt = 0
+        while True:
+            # Widen the suffix if a busy namespace keeps colliding.
+            size = 4 + attempt // 20
+            suffix = "".join(secrets.choice(_BASE36) for _ in range(size))
+            name = f"{stem}-{suffix}"
+            taken = self._db.execute(
+                "SELECT 1 FROM runs WHERE run = ? UNION ALL SELECT 1 FROM tags WHERE name = ?",
+                (name, name),
+            ).fetchone()
+            if not taken:
+                return name
+            attempt += 1
+
+    # ---------------------------------------------------------------- tags
+
+    def tag(self, run: str, name: str) -> None:
+        """Point tag ``name`` at ``run``; an existing tag of that name moves."""
+        if not name.strip():
+            raise StoreError("a tag name cannot be empty")
+        with self._write() as db:
+            if not db.execute("SELECT 1 FROM runs WHERE run = ?", (run,)).fetchone():
+                raise StoreError(f"no run named '{run}'", "see `hpcrun ps -a` for the known runs")
+            db.execute(
+                "INSERT INTO tags (name, run, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET run = excluded.run,"
+                " created_at = excluded.created_at",
+                (name, run, utc_now()),
+            )
+
+    def resolve_tag(self, name: str, workflow: str | None = None) -> RunRecord | None:
+        """The run tagged ``name`` (only if it belongs to ``workflow``, when given)."""
+        sql = "SELECT runs.* FROM tags JOIN runs ON runs.run = tags.run WHERE tags.name = ?"
+        params: list[Any] = [name]
+        if workflow is not None:
+            sql += " AND runs.workflow = ?"
+            params.append(workflow)
+        return self._one(sql, params)
+
+    def tags_of(self, run: str) -> list[str]:
+        rows = self._db.execute("SELECT name FROM tags WHERE run = ? ORDER BY name", (run,))
+        return [row["name"] for row in rows.fetchall()]
+
+
+def default_store() -> Store:
+    """The store under ``$HPCRUN_HOME`` (see hpcrun.paths)."""
+    return Store(hpcrun_home() / "hpcrun.db")
+
+
+__all__ = [
+    "CONTRACT_STATES",
+    "STATES",
+    "SUBMITTING",
+    "RunRecord",
+    "Store",
+    "StoreError",
+    "default_store",
+    "sanitize_workflow_name",
+    "utc_now",
+]
