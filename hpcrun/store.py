@@ -76,6 +76,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX tags_run ON tags (run);
     """,
+    # 2: what a run's artifacts are, so `hpcrun artifacts` and deps work without the spec.
+    """
+    ALTER TABLE runs ADD COLUMN working_dir TEXT;
+    ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX runs_project ON runs (project_root, site);
+    """,
 )
 
 
@@ -109,11 +115,14 @@ class RunRecord:
     updated_at: str = field(default_factory=utc_now)
     state_reason: str | None = None
     final: bool = False
+    working_dir: str | None = None  # the workflow's working_dir, relative to code/
+    artifacts: tuple[str, ...] = ()  # its artifact paths, relative to the working_dir
 
     def to_json(self) -> dict[str, Any]:
         """The ``ps --json`` object: every field (a superset of the DESIGN.md keys)."""
         data = asdict(self)
         data["depends_on"] = list(self.depends_on)
+        data["artifacts"] = list(self.artifacts)
         return data
 
 
@@ -123,6 +132,7 @@ _COLUMNS = tuple(RunRecord.__dataclass_fields__)
 def _record(row: sqlite3.Row) -> RunRecord:
     values = {name: row[name] for name in _COLUMNS}
     values["depends_on"] = tuple(json.loads(values["depends_on"] or "[]"))
+    values["artifacts"] = tuple(json.loads(values["artifacts"] or "[]"))
     values["final"] = bool(values["final"])
     return RunRecord(**values)
 
@@ -232,6 +242,7 @@ class Store:
         _check_state(record.state)
         values = record.to_json()
         values["depends_on"] = json.dumps(list(record.depends_on))
+        values["artifacts"] = json.dumps(list(record.artifacts))
         values["final"] = int(record.final)
         columns = ", ".join(_COLUMNS)
         marks = ", ".join(f":{name}" for name in _COLUMNS)
@@ -330,6 +341,15 @@ class Store:
             "SELECT * FROM runs WHERE workflow = ? AND site = ? AND state = 'completed'"
             " ORDER BY finished_at DESC, created_at DESC, rowid DESC LIMIT 1",
             (workflow, site),
+        )
+
+    def latest_upload(self, project_root: str, site: str) -> RunRecord | None:
+        """The newest run of the same project at the same site that got a run folder: its
+        code/ is the base for hard-linking unchanged files into the next upload."""
+        return self._one(
+            "SELECT * FROM runs WHERE project_root = ? AND site = ? AND remote_dir IS NOT NULL"
+            " AND job_id IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (project_root, site),
         )
 
     def unique_run_name(self, workflow: str) -> str:

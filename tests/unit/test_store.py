@@ -356,3 +356,33 @@ def test_many_stores_open_a_fresh_database_at_once(tmp_path: Path) -> None:
     assert errors == []
     with Store(path) as opened:
         assert opened.schema_version == len(store_module.MIGRATIONS)
+
+
+def test_artifacts_and_working_dir_round_trip(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as store:
+        store.create_run(
+            RunRecord(
+                run="a-1", workflow="a", site="s", site_config="/s.yaml", remote_dir="/r/a-1",
+                project_root="/p", working_dir="src", artifacts=("model", "logs/x"),
+            )
+        )  # fmt: skip
+        record = store.get("a-1")
+        assert (record.working_dir, record.artifacts) == ("src", ("model", "logs/x"))
+        assert record.to_json()["artifacts"] == ["model", "logs/x"]
+
+
+def test_latest_upload_is_the_newest_submitted_run_of_the_project(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as store:
+        for name, project, submitted in (
+            ("a-1", "/p", True),
+            ("a-2", "/p", False),
+            ("b-1", "/q", True),
+        ):
+            store.create_run(
+                RunRecord(run=name, workflow="a", site="s", site_config="/s.yaml",
+                          remote_dir=f"/r/{name}", project_root=project)
+            )  # fmt: skip
+            if submitted:
+                store.set_submitted(name, "1")
+        assert store.latest_upload("/p", "s").run == "a-1"  # a-2 never got a job
+        assert store.latest_upload("/p", "other") is None
