@@ -19,11 +19,13 @@ from hpcrun.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, HpcrunErro
 # name -> (module, attribute, one-line help shown by `hpcrun --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("hpcrun.cli.render", "render", "Print the batch script a workflow would submit."),
-    "validate": (
-        "hpcrun.cli.validate",
-        "validate",
-        "Check a workflows file and list every problem.",
-    ),
+    "validate": ("hpcrun.cli.validate", "validate", "Check a workflows file, list every problem."),
+    "submit": ("hpcrun.cli.submit", "submit", "Submit a workflow or project, and follow it."),
+    "ps": ("hpcrun.cli.ps", "ps", "List runs and their states."),
+    "logs": ("hpcrun.cli.logs", "logs", "Print or follow a run's output."),
+    "cancel": ("hpcrun.cli.cancel", "cancel", "Cancel a run."),
+    "artifacts": ("hpcrun.cli.artifacts", "artifacts", "Fetch a run's artifacts."),
+    "tag": ("hpcrun.cli.tag", "tag", "Tag a run, for deps: [':TAG']."),
 }
 
 

@@ -7,8 +7,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hpcrun.paths import hpcrun_home
-
 
 class Session:
     def __init__(self) -> None:
@@ -36,15 +34,12 @@ class Session:
         return self._store
 
     def site(self, name_or_path: str | None) -> tuple[Any, Path]:
-        """A validated site config; the local site's runs default to $HPCRUN_HOME/local."""
+        """A validated site config, loaded once per session."""
         key = name_or_path or ""
         if key not in self._sites:
             from hpcrun.site.load import load_site
 
-            site, path = load_site(name_or_path)
-            if site.scheduler == "local" and site.remote_root is None:
-                site = site.model_copy(update={"remote_root": str(hpcrun_home() / "local")})
-            self._sites[key] = (site, path)
+            self._sites[key] = load_site(name_or_path)
         return self._sites[key]
 
     def site_of(self, record: Any) -> Any:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from hpcrun.errors import SpecError, UsageError, did_you_mean
-from hpcrun.paths import site_search_dirs
+from hpcrun.paths import hpcrun_home, site_search_dirs
 from hpcrun.yamlsource import read_yaml
 
 DEFAULT_SITE = "local"
@@ -70,7 +70,11 @@ def load_site(site: str | None = None) -> tuple[object, Path]:
         return ".".join(str(part) for part in loc)  # type: ignore[attr-defined]
 
     try:
-        return Site.model_validate(document.data), path
+        site = Site.model_validate(document.data)
     except ValidationError as exc:
         problems = problems_from_validation(exc, Site, document.source, (), label)
         raise SpecError(problems, f"site config {path} has problems") from None
+    if site.scheduler == "local" and site.remote_root is None:
+        # The local site keeps its runs and virtualenvs with the rest of hpcrun's state.
+        site = site.model_copy(update={"remote_root": str(hpcrun_home() / "local")})
+    return site, path

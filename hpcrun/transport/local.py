@@ -38,16 +38,24 @@ class LocalTransport:
         argv = ["bash", "-c", command.code] if isinstance(command, Shell) else list(command)
         shown = command.code if isinstance(command, Shell) else shlex.join(argv)
         try:
+            # Bytes in and out, decoded here: text mode would turn \r into \n.
             completed = subprocess.run(
-                argv, input=input, capture_output=True, text=True, timeout=timeout,
-                errors="replace",
-            )  # fmt: skip
+                argv,
+                input=input.encode() if input is not None else None,
+                capture_output=True,
+                timeout=timeout,
+            )
         except FileNotFoundError as exc:
             result = CommandResult(shown, 127, "", f"{exc.filename}: command not found")
         except subprocess.TimeoutExpired:
             raise TransportError(f"'{shown}' timed out after {timeout:.0f}s") from None
         else:
-            result = CommandResult(shown, completed.returncode, completed.stdout, completed.stderr)
+            result = CommandResult(
+                shown,
+                completed.returncode,
+                completed.stdout.decode(errors="replace"),
+                completed.stderr.decode(errors="replace"),
+            )
         if check and not result.ok:
             raise CommandFailed(result)
         return result

@@ -27,7 +27,8 @@ UPDATE = os.environ.get("HPCRUN_UPDATE_GOLDEN") == "1"
     ("workflow", "site"),
     [("train", SITE), ("preemptible", SITE), ("shell", SITE), ("train", "local")],
 )
-def test_golden_scripts(workflow: str, site: str) -> None:
+def test_golden_scripts(workflow: str, site: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HPCRUN_HOME", "/home/alice/.local/share/hpcrun")  # stable local paths
     prepared = prepare(
         GOLDEN / "project" / ".dstack" / "workflows.yaml",
         workflow,

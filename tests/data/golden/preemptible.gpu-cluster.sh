@@ -36,14 +36,20 @@ module load gcc/12
 module load python/3.10
 set -u
 
-# Python 3.10
-hpcrun_python="$(command -v python3.10 || true)"
-if [ -z "$hpcrun_python" ]; then
-  hpcrun_python="$(command -v python3 || true)"
-  if [ -z "$hpcrun_python" ]; then
-    hpcrun_log "neither python3.10 nor python3 is on PATH"
-    exit 127
+# Python 3.10: the first of these that actually runs (a pyenv shim
+# can exist for a version that is not installed).
+hpcrun_python=""
+for hpcrun_candidate in python3.10 python3; do
+  if command -v "$hpcrun_candidate" >/dev/null && "$hpcrun_candidate" -c "" 2>/dev/null; then
+    hpcrun_python="$(command -v "$hpcrun_candidate")"
+    break
   fi
+done
+if [ -z "$hpcrun_python" ]; then
+  hpcrun_log "neither python3.10 nor python3 runs here"
+  exit 127
+fi
+if [ "$hpcrun_candidate" != python3.10 ]; then
   hpcrun_log "python3.10 not found, using $hpcrun_python ($("$hpcrun_python" -V 2>&1))"
 fi
 

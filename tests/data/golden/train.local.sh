@@ -24,14 +24,20 @@ export OUTPUT_FOLDER="$hpcrun_run_dir/output"
 export HPCRUN_CHECKPOINT_DIR="$hpcrun_run_dir/checkpoint"
 mkdir -p "$INPUT_FOLDER" "$OUTPUT_FOLDER" "$HPCRUN_CHECKPOINT_DIR"
 
-# Python 3.10
-hpcrun_python="$(command -v python3.10 || true)"
-if [ -z "$hpcrun_python" ]; then
-  hpcrun_python="$(command -v python3 || true)"
-  if [ -z "$hpcrun_python" ]; then
-    hpcrun_log "neither python3.10 nor python3 is on PATH"
-    exit 127
+# Python 3.10: the first of these that actually runs (a pyenv shim
+# can exist for a version that is not installed).
+hpcrun_python=""
+for hpcrun_candidate in python3.10 python3; do
+  if command -v "$hpcrun_candidate" >/dev/null && "$hpcrun_candidate" -c "" 2>/dev/null; then
+    hpcrun_python="$(command -v "$hpcrun_candidate")"
+    break
   fi
+done
+if [ -z "$hpcrun_python" ]; then
+  hpcrun_log "neither python3.10 nor python3 runs here"
+  exit 127
+fi
+if [ "$hpcrun_candidate" != python3.10 ]; then
   hpcrun_log "python3.10 not found, using $hpcrun_python ($("$hpcrun_python" -V 2>&1))"
 fi
 
@@ -40,7 +46,7 @@ cd src
 
 # Virtualenv cached by Python version + requirements hash. Built once under a lock and
 # marked ready only when complete, so a failed or interrupted build is never reused.
-hpcrun_env="$HOME"/hpcrun/envs/py3.10-cacfd1435504927e
+hpcrun_env=/home/alice/.local/share/hpcrun/local/envs/py3.10-cacfd1435504927e
 if [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
   mkdir -p "$(dirname "$hpcrun_env")"
   exec 9>"$hpcrun_env.lock"
