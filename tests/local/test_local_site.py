@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, write
+from tests.wheels import build_wheel
 
 EXAMPLE = REPO / "examples" / "quickstart" / "workflows.yaml"
 
@@ -150,22 +151,20 @@ def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
 
 
 def test_second_run_reuses_the_cached_virtualenv(tmp_path: Path) -> None:
-    wheel_dir = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheel_dir), "--no-deps", "six==1.16.0"],
-                   check=True, capture_output=True)  # fmt: skip
-    [wheel] = wheel_dir.glob("six-*.whl")
     project = tmp_path / "p"
-    write(project / "requirements.txt", f"{wheel}\n")
-    write(project / "use_six.py", "import six\nprint('six', six.__version__)\n")
+    wheel = build_wheel(project / "wheels")
+    # a unique line keeps this test's environment its own
+    write(project / "requirements.txt", f"# {tmp_path.name}\n./wheels/{wheel.name}\n")
+    write(project / "use_pkg.py", "import hpcrun_testpkg\nprint('pkg', hpcrun_testpkg.VERSION)\n")
     write(
         project / "workflows.yaml",
-        "workflows:\n  - name: six\n    provider: python\n    file: use_six.py\n    requirements: requirements.txt\n",
+        "workflows:\n  - name: pkg\n    provider: python\n    file: use_pkg.py\n    requirements: requirements.txt\n",
     )
-    first = hpcrun("submit", "six", cwd=project, timeout=300)
+    first = hpcrun("submit", "pkg", cwd=project, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "[hpcrun] building Python environment" in first.stdout
-    assert "six 1.16.0" in first.stdout
-    second = hpcrun("submit", "six", cwd=project, timeout=300)
+    assert "pkg 0.1" in first.stdout
+    second = hpcrun("submit", "pkg", cwd=project, timeout=300)
     assert second.returncode == 0, second.stderr
     assert "[hpcrun] reusing Python environment" in second.stdout
     assert "building" not in second.stdout
