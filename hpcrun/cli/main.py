@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "cancel": ("hpcrun.cli.cancel", "cancel", "Cancel a run."),
     "artifacts": ("hpcrun.cli.artifacts", "artifacts", "Fetch a run's artifacts."),
     "tag": ("hpcrun.cli.tag", "tag", "Tag a run, for deps: [':TAG']."),
+    "site": ("hpcrun.cli.site", "site", "Check a site config against the live cluster."),
 }
 
 

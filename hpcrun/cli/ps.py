@@ -45,7 +45,9 @@ def ps(show_all: bool, as_json: bool) -> None:
         return
     rows = [("RUN", "WORKFLOW", "SITE", "JOB", "STATE", "EXIT", "SUBMITTED")]
     for r in records:
-        state = r.state + (f" ({r.state_reason})" if r.state_reason and not r.final else "")
+        # the reason matters while a run is unfinished, or when it never got a job
+        show_reason = r.state_reason and (not r.final or not r.job_id)
+        state = r.state + (f" ({r.state_reason})" if show_reason else "")
         exit_code = "" if r.exit_code is None else str(r.exit_code)
         rows.append(
             (r.run, r.workflow, r.site, r.job_id or "-", state, exit_code, r.submitted_at or "-")

@@ -1,0 +1,31 @@
+"""``hpcrun site check SITE``: check a site config against the live cluster."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.group(short_help="Site configs.")
+def site() -> None:
+    """Work with site configs."""
+
+
+@site.command(short_help="Check a site config against the live cluster.")
+@click.argument("name", metavar="SITE", required=False)
+def check(name: str | None) -> None:
+    """Connect to SITE and check what its config claims: sbatch, partitions, GPU gres
+    types, the Python modules and the remote root."""
+    from hpcrun.ops.session import Session
+    from hpcrun.ops.site_check import check_site
+
+    with Session() as session:
+        checks = check_site(session, name)
+    for item in checks:
+        mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {item.name}: {item.detail}")
+        if item.hint:
+            click.echo(f"       hint: {item.hint}")
+    if not all(item.ok for item in checks):
+        sys.exit(1)
