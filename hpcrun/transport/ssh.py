@@ -77,6 +77,7 @@ class Endpoint:
     identity_files: tuple[str, ...]
     known_hosts: str
     proxy_jump: str | None
+    proxy_command: str | None = None  # from ~/.ssh/config; ProxyJump wins over it
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -93,6 +94,7 @@ def resolve(login: Login, ssh_config: Path | None = None) -> Endpoint:
         identities = tuple(os.path.expanduser(f) for f in found.get("identityfile", []))
     known_hosts = login.known_hosts or (found.get("userknownhostsfile") or "").split(" ")[0]
     jump = login.proxy_jump or found.get("proxyjump")
+    command = None if login.proxy_jump else found.get("proxycommand")
     return Endpoint(
         name=login.host,
         host=found.get("hostname", login.host),
@@ -101,6 +103,7 @@ def resolve(login: Login, ssh_config: Path | None = None) -> Endpoint:
         identity_files=identities,
         known_hosts=os.path.expanduser(known_hosts or "~/.ssh/known_hosts"),
         proxy_jump=None if jump in (None, "none") else jump,
+        proxy_command=None if command in (None, "none") else command,
     )
 
 
@@ -257,6 +260,14 @@ class SshTransport:
         if depth > 5:
             raise TransportError(f"ProxyJump chain to {endpoint} is too long (a loop?)")
         sock: Any = self._jump_channel(endpoint, depth) if endpoint.proxy_jump else None
+        if sock is None and endpoint.proxy_command:
+            try:
+                sock = paramiko.ProxyCommand(endpoint.proxy_command)
+            except (paramiko.SSHException, OSError) as exc:
+                raise TransportError(
+                    f"the ProxyCommand for {endpoint.name} failed to start: {exc}",
+                    hint="check ProxyCommand in ~/.ssh/config",
+                ) from None
         if sock is None:
             try:
                 sock = socket.create_connection(

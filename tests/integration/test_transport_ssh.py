@@ -679,6 +679,29 @@ def test_proxy_jump_through_a_second_connection(cluster: Cluster) -> None:
     assert ssh_connections(family(os.getpid()), cluster.port) - before == set()
 
 
+def test_proxy_command_from_ssh_config(cluster: Cluster, tmp_path: Path) -> None:
+    # the proxy: OpenSSH's -W through the same sshd, reached as "localhost"
+    proxy_known_hosts = tmp_path / "proxy_known_hosts"
+    proxy_known_hosts.write_text(
+        cluster.known_hosts.read_text().replace(f"[{cluster.host}]", "[localhost]")
+    )
+    config = tmp_path / "config"
+    config.write_text(
+        f"Host viaproxy\n    HostName {cluster.host}\n    Port {cluster.port}\n"
+        f"    User {cluster.user}\n    IdentityFile {cluster.key}\n"
+        f"    ProxyCommand ssh -F /dev/null -i {cluster.key} -o BatchMode=yes "
+        f"-o UserKnownHostsFile={proxy_known_hosts} -p {cluster.port} "
+        f"{cluster.user}@localhost -W %h:%p\n"
+    )
+    transport = SshTransport(
+        Login(host="viaproxy", known_hosts=str(cluster.known_hosts)), ssh_config=config
+    )
+    assert transport.endpoint.proxy_command is not None
+    assert transport.run(["echo", "proxied"]).stdout == "proxied\n"
+    assert transport.connection_port() is None  # not a TCP socket of ours
+    transport.close()
+
+
 def test_open_transport_picks_by_site(cluster: Cluster) -> None:
     local = Site(name="here", scheduler="local")
     assert isinstance(open_transport(local), LocalTransport)
