@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,10 @@ def site(cluster: Cluster) -> str:
 def full_project(tmp_path: Path) -> Path:
     project = tmp_path / "proj"
     wheel = build_wheel(project / "wheels")
+    # a fresh requirements hash: the cluster's env cache outlives test sessions
     workflows(
         project, FULL, **{"train.py": TRAIN,
-                          "requirements.txt": f"# {tmp_path.name}\n./wheels/{wheel.name}\n"},
+                          "requirements.txt": f"# {uuid.uuid4()}\n./wheels/{wheel.name}\n"},
     )  # fmt: skip
     return project
 
