@@ -47,6 +47,7 @@ def _target(arguments: tuple[str, ...]) -> tuple[Path | None, str | None]:
 @click.option(
     "--dry-run", is_flag=True, help="Print the script that would be submitted; send nothing."
 )
+@click.option("--python", "version", metavar="X.Y", help="Python version (overrides 'version:').")
 @click.option("-r", "--requirements", help="Requirements file (overrides the workflow's).")
 @click.option(
     "-e",
@@ -108,6 +109,7 @@ def submit(
         working_dir=flags["working_dir"], interruptible=flags["interruptible"], cpu=flags["cpu"],
         memory=flags["memory"], gpu=flags["gpu"], gpu_name=flags["gpu_name"],
         gpu_memory=flags["gpu_memory"], shm_size=flags["shm_size"], args=program_args,
+        version=flags["version"],
     )  # fmt: skip
     request = SubmitRequest(path, workflow, site, parse_vars(variables), overrides, inputs)
     with Session() as session:

@@ -22,6 +22,7 @@ FLAGS = {
     "gpu_memory": "--gpu-memory",
     "shm_size": "--shm-size",
     "args": "ARGS",
+    "version": "--python",
 }
 
 
@@ -39,6 +40,7 @@ class Overrides:
     gpu_memory: str | None = None
     shm_size: str | None = None
     args: tuple[str, ...] | None = None
+    version: str | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) in (None, ()) for f in fields(self))
@@ -52,7 +54,7 @@ def apply_overrides(workflow: Any, overrides: Overrides) -> Any:
 
     data = workflow.model_dump(mode="json", exclude_defaults=True)
     data["name"], data["provider"] = workflow.name, workflow.provider
-    for field in ("requirements", "working_dir"):
+    for field in ("requirements", "working_dir", "version"):
         if getattr(overrides, field) is not None:
             data[field] = getattr(overrides, field)
     if overrides.env:
