@@ -27,6 +27,12 @@ def _spec_of(target: Any, workflow: str) -> Any:
     return loaded.workflows[workflow]
 
 
+def _latest_unfinished(store: Any, workflow: str, site: str) -> Any:
+    """A run of ``workflow`` still queued or running: chain to it rather than run it twice."""
+    runs = [r for r in store.unfinished(site) if r.workflow == workflow and r.job_id]
+    return runs[-1] if runs else None
+
+
 def find_upstream(
     store: Any,
     target: Any,
@@ -49,7 +55,9 @@ def find_upstream(
                     "tag a finished run with: hpcrun tag RUN " + dep.tag,
                 )
         else:
-            record = store.latest_completed(dep.workflow, site.name)
+            record = store.latest_completed(dep.workflow, site.name) or _latest_unfinished(
+                store, dep.workflow, site.name
+            )
             if record is None:
                 if _spec_of(target, dep.workflow) is None:
                     raise UsageError(

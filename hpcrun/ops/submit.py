@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcrun.errors import HpcrunError
+from hpcrun.locks import holding
 from hpcrun.ops.prepare import PreparedJob, build_job, load_target, site_templates_dir
 from hpcrun.ops.session import Session
 from hpcrun.spec.overrides import Overrides
@@ -46,7 +47,6 @@ def dry_run(session: Session, request: SubmitRequest) -> PreparedJob:
 def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) -> Submitted:
     from hpcrun.ops import stage
     from hpcrun.ops.deps import find_upstream
-    from hpcrun.store import RunRecord
 
     store = session.store
     if request.request_key:
@@ -65,10 +65,45 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
         dependency = replace(request, workflow=workflow, overrides=Overrides(), request_key=None)
         return submit(session, dependency, (*chain, target.workflow.name)).record
 
+    _refresh_upstream_candidates(session, target.workflow, site)
     upstream = find_upstream(store, target, site, submit_dependency, chain)
     transport = session.transport(site)
     run_dir = stage.run_dir_for(transport, plan)
     previous = store.latest_upload(str(target.project_root), site.name)
+    with holding(f"submit-{plan.run}"):
+        return _record_stage_submit(
+            session, request, target, prepared, site, site_path, run_dir, upstream,
+            previous.remote_dir if previous else None,
+        )  # fmt: skip
+
+
+def _refresh_upstream_candidates(session: Session, workflow: Any, site: Any) -> None:
+    """Dependencies are chosen from recorded states: bring those up to date first, so a run
+    that ended (or still runs) unwatched is reused instead of submitted again."""
+    from hpcrun.ops.track import refresh
+
+    names = {dep.workflow for dep in workflow.deps if dep.workflow}
+    candidates = [r for r in session.store.unfinished(site.name) if r.workflow in names]
+    if candidates:
+        refresh(session, candidates)
+
+
+def _record_stage_submit(
+    session: Session,
+    request: SubmitRequest,
+    target: Any,
+    prepared: PreparedJob,
+    site: Any,
+    site_path: Path,
+    run_dir: str,
+    upstream: Sequence[Any],
+    previous_run_dir: str | None,
+) -> Submitted:
+    from hpcrun.ops import stage
+    from hpcrun.store import RunRecord
+
+    store, plan = session.store, prepared.plan
+    transport = session.transport(site)
     record = store.create_run(
         RunRecord(
             run=plan.run,
@@ -87,9 +122,7 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
     submitting = False
     try:
         stage.make_run_dir(transport, run_dir)
-        sent = stage.upload_code(
-            transport, target.project_root, run_dir, previous.remote_dir if previous else None
-        )
+        sent = stage.upload_code(transport, target.project_root, run_dir, previous_run_dir)
         if request.inputs is not None:
             sent += stage.upload_inputs(transport, request.inputs, run_dir)
         for up in upstream:

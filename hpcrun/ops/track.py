@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcrun.errors import RemoteError
+from hpcrun.locks import is_held
 from hpcrun.ops.backends import SchedulerUnavailable
 from hpcrun.ops.session import Session
 
@@ -71,8 +72,8 @@ def _refresh_site(
 def _adopt_interrupted_submission(session: Session, transport: Any, record: Any) -> Any:
     """A run left 'submitting' (crash or dropped connection during sbatch): the run
     folder's .jobid says whether it was submitted. Never submit it again from here."""
-    if record.job_id or not record.remote_dir:
-        return record
+    if record.job_id or not record.remote_dir or is_held(f"submit-{record.run}"):
+        return record  # has its job, or its submitter is still at work
     text = transport.read_from(f"{record.remote_dir}/.jobid", 0).decode(errors="replace").strip()
     job_id = text.split()[0].split(";")[0] if text else ""
     if job_id:
