@@ -112,7 +112,8 @@ def expand_home(path: str, home: str) -> str:
     return path
 
 
-def ensure(result: CommandResult, what: str) -> CommandResult:
+def ensure(result: CommandResult, what: str | None = None) -> CommandResult:
+    """``result``, or ``CommandFailed`` (saying ``what`` failed, else the command line)."""
     if not result.ok:
         raise CommandFailed(result, what)
     return result

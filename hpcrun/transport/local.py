@@ -16,10 +16,10 @@ from pathlib import Path
 from hpcrun.transport.base import (
     DEFAULT_COMMAND_TIMEOUT,
     Command,
-    CommandFailed,
     CommandResult,
     Shell,
     TransportError,
+    ensure,
     expand_home,
 )
 
@@ -56,9 +56,7 @@ class LocalTransport:
                 completed.stdout.decode(errors="replace"),
                 completed.stderr.decode(errors="replace"),
             )
-        if check and not result.ok:
-            raise CommandFailed(result)
-        return result
+        return ensure(result) if check else result
 
     def home(self) -> str:
         return os.path.expanduser("~")

@@ -13,6 +13,7 @@ Like the paramiko transport, a command is never re-run after a dropped connectio
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -20,23 +21,23 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hpcrun.errors import RemoteError
 from hpcrun.paths import hpcrun_home
-from hpcrun.site.models import Login
-from hpcrun.transport.base import (
-    Command,
-    CommandFailed,
-    CommandResult,
-    Shell,
-    TransportError,
-    expand_home,
+from hpcrun.transport.base import Shell, TransportError
+from hpcrun.transport.remote import RemoteTransport
+from hpcrun.transport.ssh_endpoint import (
+    command_dropped,
+    command_timed_out,
+    connection_refused,
+    host_key_changed,
+    host_key_unknown,
+    key_fingerprint,
+    no_answer,
 )
-from hpcrun.transport.rsh_proxy import remote_spec, rsync_argv, rsync_failure, run_rsync
-from hpcrun.transport.ssh import DEFAULT, DefaultTimeout, remote_command, short_command
 
 # A Unix socket path must fit in sun_path (104 bytes on macOS, 108 on Linux). Ours is
 # "<dir>/cm-" + %C (40 hex chars), and ssh first binds it with ".<16 random chars>" added.
@@ -45,27 +46,14 @@ _SOCKET_NAME_LENGTH = len("/cm-") + 40 + 17
 _KEY_TYPES = {"ED25519": "ssh-ed25519", "ECDSA": "ecdsa-sha2", "RSA": "ssh-rsa", "DSA": "ssh-dss"}
 
 
-class OpenSshTransport:
+@dataclass(eq=False, kw_only=True)
+class OpenSshTransport(RemoteTransport):
     """A Slurm login node through the ``ssh`` binary and a ControlMaster socket."""
 
     name = "openssh"
 
-    def __init__(
-        self,
-        login: Login,
-        *,
-        connect_timeout: float = 15,
-        command_timeout: float = 120,
-        ssh_config: Path | None = None,
-        control_persist: int = 60,
-    ) -> None:
-        self.login = login
-        self.connect_timeout = connect_timeout
-        self.command_timeout = command_timeout
-        self.control_persist = control_persist
-        self._ssh_config = ssh_config
-        self._home: str | None = None
-        self._control_dir: Path | None = None
+    control_persist: int = 60  # seconds the master outlives its last use
+    _control_dir: Path | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ ssh
 
@@ -92,7 +80,7 @@ class OpenSshTransport:
     def ssh_options(self) -> list[str]:
         """Every ``ssh`` option (not the destination), also used for rsync's ``-e``."""
         login = self.login
-        options = ["-F", str(self._ssh_config)] if self._ssh_config else []
+        options = ["-F", str(self.ssh_config)] if self.ssh_config else []
         options += [
             "-o", "ControlMaster=auto",
             "-o", f"ControlPath={self.control_dir()}/cm-%C",
@@ -140,10 +128,7 @@ class OpenSshTransport:
                 hint="install it, or use `transport: paramiko` in the site's login",
             ) from None
         except subprocess.TimeoutExpired:
-            raise TransportError(
-                f"'{short_command(shown)}' timed out after {timeout:.0f}s on {self._where()}",
-                hint="it may still be running there; raise the timeout if it needs longer",
-            ) from None
+            raise command_timed_out(shown, timeout, self._where()) from None
         if completed.returncode == 255:
             stderr = completed.stderr.decode("utf-8", "replace")
             error = self._connection_error(stderr, shown)
@@ -162,12 +147,7 @@ class OpenSshTransport:
         return checked.returncode == 0
 
     def _dropped(self, shown: str, why: str) -> TransportError:
-        return TransportError(
-            f"the connection to {self._where()} dropped while running "
-            f"'{short_command(shown)}': {why}",
-            hint="it may or may not have run on the cluster; hpcrun never repeats a "
-            "command that may have started",
-        )
+        return command_dropped(self._where(), shown, f": {why}", reconnects=False)
 
     def _connection_error(self, stderr: str, shown: str) -> TransportError | None:
         """ssh's exit code 255 is its own failure, unless the command itself exited 255:
@@ -179,10 +159,9 @@ class OpenSshTransport:
             found = re.search(r"(SHA256:[A-Za-z0-9+/]+)", stderr)
             key = re.search(r"The fingerprint for the (\w+) key", stderr)
             new = f"{key.group(1) if key else 'new'} key {found.group(1) if found else '?'}"
-            return TransportError(
-                f"WARNING: THE HOST KEY OF {where} HAS CHANGED: it now presents {new}. "
-                "Someone may be intercepting the connection (man-in-the-middle), or the "
-                "server was reinstalled; refusing to connect",
+            return host_key_changed(
+                where,
+                new,
                 hint="only if the cluster's admins confirm the new key: remove the old one "
                 "with `ssh-keygen -R HOST -f KNOWN_HOSTS`, then trust the new key",
             )
@@ -202,20 +181,14 @@ class OpenSshTransport:
                 hint="check login.host in the site config (or Host/HostName in ~/.ssh/config)",
             )
         if "Connection refused" in stderr:
-            return TransportError(
-                f"connection to {where} refused",
-                hint="check login.host and login.port; is sshd running there?",
-            )
+            return connection_refused(where)
         if "banner exchange" in stderr or "kex_exchange_identification" in stderr:
             return TransportError(
                 f"{where} accepted the connection but the SSH greeting failed: {last}",
                 hint="is that port an SSH server? (an overloaded login node can also do this)",
             )
         if "timed out" in stderr:
-            return TransportError(
-                f"no answer from {where} within {self.connect_timeout:g}s: {last}",
-                hint="check the host and port, your network, VPN or firewall",
-            )
+            return no_answer(where, self.connect_timeout, f": {last}")
         if re.search(r"closed by remote host|Connection reset|Broken pipe|client_loop", stderr):
             return self._dropped(shown, last)
         if re.search(r"^(ssh|ssh_askpass|mux_client|Control|channel \d+):", stderr, re.M):
@@ -228,12 +201,7 @@ class OpenSshTransport:
         shown_keys = _scan_fingerprints(host, port, kind.group(1) if kind else None)
         known = os.path.expanduser(self.login.known_hosts or "~/.ssh/known_hosts")
         keys = f" (it presents {shown_keys})" if shown_keys else ""
-        return TransportError(
-            f"the host key of {host}:{port} is unknown{keys}; refusing to connect",
-            hint=f"check that fingerprint with the cluster's documentation or admins, then "
-            f"trust it with `ssh-keyscan -p {port} {host} >> {known}` (or connect once with "
-            f"`ssh -p {port} {self.login.user + '@' if self.login.user else ''}{host}`)",
-        )
+        return host_key_unknown(host, port, self.login.user, known, keys)
 
     def _effective_host_port(self) -> tuple[str, int]:
         """HostName and Port after ssh_config (``ssh -G``)."""
@@ -266,35 +234,11 @@ class OpenSshTransport:
 
     # ------------------------------------------------------------------ commands
 
-    def run(
-        self,
-        command: Command,
-        *,
-        timeout: float | DefaultTimeout | None = DEFAULT,
-        input: str | None = None,
-        check: bool = False,
-    ) -> CommandResult:
-        limit = self.command_timeout if timeout is DEFAULT else timeout
-        assert not isinstance(limit, DefaultTimeout)
-        line, shown = remote_command(command)
-        status, out, err = self._exec(
-            line, shown, timeout=limit, input=None if input is None else input.encode()
-        )
-        result = CommandResult(
-            shown, status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        )
-        if check and not result.ok:
-            raise CommandFailed(result)
-        return result
-
     def home(self) -> str:
         if self._home is None:
             result = self.run(Shell('printf "%s" "$HOME"'), check=True)
             self._home = result.stdout.strip()
         return self._home
-
-    def _remote(self, path: str) -> str:
-        return expand_home(path, self.home()) if path.startswith("~") else path
 
     def put_text(self, text: str, remote_path: str, mode: int = 0o600) -> None:
         target = self._remote(remote_path)
@@ -328,55 +272,17 @@ class OpenSshTransport:
 
     # ------------------------------------------------------------------ rsync
 
-    def _rsync(self, files: Sequence[str], source: str, destination: str, **options: Any) -> int:
-        argv = rsync_argv(
-            rsh=["ssh", *self.ssh_options()],
-            source=source,
-            destination=destination,
-            io_timeout=self.command_timeout,
-            **options,
-        )
-        try:
-            outcome = run_rsync(argv, files)
-        except FileNotFoundError:
-            raise TransportError(
-                "rsync is not installed on this machine",
-                hint="install it (e.g. `apt install rsync` or `brew install rsync`)",
-            ) from None
-        if outcome.returncode in (0, 24):  # 24: some source files vanished meanwhile
-            return outcome.stats.literal
-        error = self._connection_error(outcome.stderr, "rsync")
-        raise error or rsync_failure(outcome.returncode, outcome.stderr, self._where())
+    def _rsync_shell(self) -> AbstractContextManager[list[str]]:
+        return contextlib.nullcontext(["ssh", *self.ssh_options()])
 
-    def sync_up(
-        self,
-        local_dir: Path,
-        files: Sequence[str],
-        remote_dir: str,
-        *,
-        link_dest: str | None = None,
-    ) -> int:
-        target = self._remote(remote_dir).rstrip("/") or "/"
-        options: dict[str, Any] = {"rsync_path": f"mkdir -p {shlex.quote(target)} && rsync"}
-        if link_dest:
-            options["link_dest"] = self._remote(link_dest)
-        return self._rsync(
-            files, f"{local_dir}/", remote_spec(self.login.host, f"{target}/"), **options
-        )
-
-    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> int:
-        source = self._remote(remote_dir).rstrip("/") or "/"
-        if not paths:
-            return 0
+    def _sync_source_exists(self, path: str) -> bool:
         status, _, _ = self._exec(
-            f"test -d {shlex.quote(source)}", "test -d", timeout=self.command_timeout, input=None
+            f"test -d {shlex.quote(path)}", "test -d", timeout=self.command_timeout, input=None
         )
-        if status != 0:
-            return 0
-        local_dir.mkdir(parents=True, exist_ok=True)
-        return self._rsync(
-            paths, remote_spec(self.login.host, f"{source}/"), f"{local_dir}/", skip_missing=True
-        )
+        return status == 0
+
+    def _rsync_error(self, stderr: str) -> TransportError | None:
+        return self._connection_error(stderr, "rsync")
 
 
 def _scan_fingerprints(host: str, port: int, kind: str | None) -> str:
@@ -398,6 +304,5 @@ def _scan_fingerprints(host: str, port: int, kind: str | None) -> str:
             blob = base64.b64decode(parts[2])
         except ValueError:
             continue
-        digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-        found.append(f"{parts[1]} SHA256:{digest}")
+        found.append(f"{parts[1]} {key_fingerprint(blob)}")
     return ", ".join(found)

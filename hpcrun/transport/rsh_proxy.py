@@ -1,5 +1,4 @@
-"""rsync through a connection hpcrun already has, and the rsync command line both SSH
-transports share.
+"""rsync through a connection hpcrun already has (the paramiko transport's remote shell).
 
 rsync wants a "remote shell" program (``-e``) that it can start as
 ``PROGRAM HOST COMMAND...`` and talk to over the program's stdin and stdout. With
@@ -17,7 +16,8 @@ Wire protocol on the socket:
 - parent -> helper: frames of 1 kind byte (``o`` stdout, ``e`` stderr, ``x`` exit
   status), a 4-byte big-endian length and the payload; ``x`` carries a signed 4-byte int.
 
-The helper side imports only the standard library: it starts once per rsync run.
+This whole module imports only the standard library: the helper side starts once per
+rsync run, as ``python -I -S``. The rsync command line itself is in ``rsync.py``.
 """
 
 from __future__ import annotations
@@ -25,22 +25,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import select
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the helper side runs without hpcrun importable: stdlib only up here
-    from hpcrun.errors import RemoteError
 
 _HEADER = struct.Struct(">cI")
 _STATUS = struct.Struct(">i")
@@ -240,116 +233,6 @@ def _read_line(conn: socket.socket) -> tuple[bytes, bytes]:
         buffer += chunk
     line, _, rest = buffer.partition(b"\n")
     return line, rest
-
-
-# --------------------------------------------------------------------------- rsync
-
-
-@dataclass(frozen=True)
-class SyncStats:
-    literal: int  # file data actually sent (what sync_up/sync_down return)
-    sent: int  # bytes on the wire, both directions, protocol included
-    received: int
-    files: int  # regular files transferred
-
-
-_STAT_LINES = {
-    "literal": re.compile(r"^Literal data: ([\d,.]+)", re.M),
-    "sent": re.compile(r"^Total bytes sent: ([\d,.]+)", re.M),
-    "received": re.compile(r"^Total bytes received: ([\d,.]+)", re.M),
-    "files": re.compile(r"^Number of (?:regular )?files transferred: ([\d,.]+)", re.M),
-}
-
-
-def parse_stats(text: str) -> SyncStats:
-    """The numbers of ``rsync --stats`` (any digit grouping)."""
-    values: dict[str, int] = {}
-    for key, pattern in _STAT_LINES.items():
-        match = pattern.search(text)
-        values[key] = int(re.sub(r"\D", "", match.group(1))) if match else 0
-    return SyncStats(**values)
-
-
-def rsync_argv(
-    *,
-    rsh: Sequence[str],
-    source: str,
-    destination: str,
-    link_dest: str | None = None,
-    rsync_path: str | None = None,
-    io_timeout: float | None = None,
-    skip_missing: bool = False,
-) -> list[str]:
-    """The rsync command line; the file list comes NUL-separated on stdin.
-
-    ``-s`` (protect args) sends paths inside the rsync protocol, never through the remote
-    shell, so no path needs quoting for it.
-    """
-    argv = [
-        "rsync", "-rlpt", "--stats", "--partial", "-s", "--from0", "--files-from=-",
-        "-e", " ".join(_rsync_quote(part) for part in rsh),
-    ]  # fmt: skip
-    if skip_missing:  # listed paths that do not exist are no error
-        argv.append("--ignore-missing-args")
-    if link_dest:
-        argv.append(f"--link-dest={link_dest}")
-    if rsync_path:
-        argv.append(f"--rsync-path={rsync_path}")
-    if io_timeout:
-        argv.append(f"--timeout={max(1, int(io_timeout))}")
-    return [*argv, source, destination]
-
-
-def _rsync_quote(word: str) -> str:
-    """Quote for rsync's own ``-e`` splitting (spaces split; quotes group; no backslashes)."""
-    if word and re.fullmatch(r"[\w@%+=:,./-]+", word):
-        return word
-    return "'" + word.replace("'", "'\"'\"'") + "'"
-
-
-def remote_spec(host: str, path: str) -> str:
-    """``host:path`` for rsync (IPv6 literals in brackets)."""
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{host}:{path}"
-
-
-@dataclass(frozen=True)
-class RsyncOutcome:
-    returncode: int
-    stdout: str
-    stderr: str
-    stats: SyncStats
-
-
-def run_rsync(argv: Sequence[str], files: Sequence[str]) -> RsyncOutcome:
-    """Run rsync (``files`` on its stdin); raise ``FileNotFoundError`` if it is missing."""
-    listing = b"".join(os.fsencode(name) + b"\0" for name in files)
-    env = {**os.environ, "LC_ALL": "C"}
-    completed = subprocess.run(list(argv), input=listing, capture_output=True, env=env, check=False)
-    stdout = completed.stdout.decode("utf-8", errors="replace")
-    stderr = completed.stderr.decode("utf-8", errors="replace")
-    return RsyncOutcome(completed.returncode, stdout, stderr, parse_stats(stdout))
-
-
-def rsync_failure(returncode: int, stderr: str, where: str) -> RemoteError:
-    """The error for a failed rsync run."""
-    from hpcrun.errors import RemoteError
-    from hpcrun.transport.base import TransportError
-
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    tail = " | ".join(lines[-3:]) or f"exit code {returncode}"
-    if "command not found" in stderr or "rsync: not found" in stderr:
-        return RemoteError(
-            f"rsync is not installed on {where}",
-            hint="ask the cluster's admins, or load a module that provides it",
-        )
-    if returncode in (12, 255) or "hpcrun:" in stderr:
-        return TransportError(
-            f"file transfer with {where} failed: {tail}",
-            hint="the connection dropped or stalled; retrying resumes where it stopped",
-        )
-    return RemoteError(f"file transfer with {where} failed (rsync exit {returncode}): {tail}")
 
 
 if __name__ == "__main__":

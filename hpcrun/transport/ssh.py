@@ -10,43 +10,46 @@ that was running when it dropped is NOT run again (it may have started: ``sbatch
 never submit twice); its call raises ``TransportError``. A command is retried on a fresh
 connection only when its channel could not even be opened, so it cannot have started.
 
+What needs no paramiko object (``~/.ssh/config`` values, messages, quoting) is in
+``ssh_endpoint``; what both SSH transports share (``run``, rsync) in ``remote``.
 paramiko is imported here and only here, lazily (``hpcrun --help`` stays fast).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
-import enum
-import errno
-import getpass
-import hashlib
 import logging
 import os
-import posixpath
-import secrets
 import select
-import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpcrun.errors import RemoteError
 from hpcrun.site.models import Login
-from hpcrun.transport.base import (
-    Command,
-    CommandFailed,
-    CommandResult,
-    Shell,
-    TransportError,
-    expand_home,
+from hpcrun.transport import sftp_files
+from hpcrun.transport.base import TransportError
+from hpcrun.transport.remote import RemoteTransport
+from hpcrun.transport.rsh_proxy import Relay
+from hpcrun.transport.ssh_endpoint import (
+    Endpoint,
+    command_dropped,
+    command_timed_out,
+    endpoint_for,
+    endpoint_key_changed,
+    handshake_failed,
+    host_key_unknown,
+    jump_login,
+    key_fingerprint,
+    login_refused,
+    passphrase_needed,
+    socket_error,
 )
-from hpcrun.transport.rsh_proxy import Relay, remote_spec, rsync_argv, rsync_failure, run_rsync
 
 if TYPE_CHECKING:
     import paramiko
@@ -54,57 +57,11 @@ if TYPE_CHECKING:
 _CHUNK = 32768
 _KEEPALIVE = 30
 _POLL = 0.1
-_DEFAULT_KEYS = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_dsa")
-
-
-class DefaultTimeout(enum.Enum):
-    """``timeout=DEFAULT``: the transport's ``command_timeout``."""
-
-    COMMAND = enum.auto()
-
-
-DEFAULT = DefaultTimeout.COMMAND
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where to connect, after ``~/.ssh/config`` (explicit site values win)."""
-
-    name: str  # as written in the site config (maybe an alias)
-    host: str
-    port: int
-    user: str
-    identity_files: tuple[str, ...]
-    known_hosts: str
-    proxy_jump: str | None
-    proxy_command: str | None = None  # from ~/.ssh/config; ProxyJump wins over it
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 def resolve(login: Login, ssh_config: Path | None = None) -> Endpoint:
     """Combine a site's ``login`` with ``~/.ssh/config`` (or ``ssh_config``)."""
-    found = _config_lookup(login.host, ssh_config)
-    explicit_port = "port" in login.model_fields_set
-    port = login.port if explicit_port or "port" not in found else int(found["port"])
-    if login.identity_file:
-        identities: tuple[str, ...] = (os.path.expanduser(login.identity_file),)
-    else:
-        identities = tuple(os.path.expanduser(f) for f in found.get("identityfile", []))
-    known_hosts = login.known_hosts or (found.get("userknownhostsfile") or "").split(" ")[0]
-    jump = login.proxy_jump or found.get("proxyjump")
-    command = None if login.proxy_jump else found.get("proxycommand")
-    return Endpoint(
-        name=login.host,
-        host=found.get("hostname", login.host),
-        port=port,
-        user=login.user or found.get("user") or getpass.getuser(),
-        identity_files=identities,
-        known_hosts=os.path.expanduser(known_hosts or "~/.ssh/known_hosts"),
-        proxy_jump=None if jump in (None, "none") else jump,
-        proxy_command=None if command in (None, "none") else command,
-    )
+    return endpoint_for(login, _config_lookup(login.host, ssh_config))
 
 
 def _config_lookup(host: str, ssh_config: Path | None) -> dict[str, Any]:
@@ -123,8 +80,11 @@ def _config_lookup(host: str, ssh_config: Path | None) -> dict[str, Any]:
 
 def fingerprint(key: paramiko.PKey) -> str:
     """``SHA256:...`` exactly as OpenSSH prints it (base64, no padding)."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+    return key_fingerprint(key.asbytes())
+
+
+def _described(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {fingerprint(key)}"
 
 
 class _RefuseUnknownHost:
@@ -135,109 +95,34 @@ class _RefuseUnknownHost:
 
     def missing_host_key(self, client: object, hostname: str, key: paramiko.PKey) -> None:
         e = self.endpoint
-        raise TransportError(
-            f"the host key of {e} is unknown ({key.get_name()} {fingerprint(key)} is not in "
-            f"{e.known_hosts}); refusing to connect",
-            hint=f"check that fingerprint with the cluster's documentation or admins, then "
-            f"trust it with `ssh-keyscan -p {e.port} {e.host} >> {e.known_hosts}` (or connect "
-            f"once with `ssh -p {e.port} {e.user}@{e.host}`)",
-        )
+        presents = f" ({_described(key)} is not in {e.known_hosts})"
+        raise host_key_unknown(e.host, e.port, e.user, e.known_hosts, presents)
 
 
-def _changed_key(endpoint: Endpoint, got: paramiko.PKey, expected: paramiko.PKey) -> TransportError:
-    e = endpoint
-    entry = e.host if e.port == 22 else f"[{e.host}]:{e.port}"
-    return TransportError(
-        f"WARNING: THE HOST KEY OF {e} HAS CHANGED: it now presents {got.get_name()} "
-        f"{fingerprint(got)}, but {e.known_hosts} has {expected.get_name()} "
-        f"{fingerprint(expected)}. Someone may be intercepting the connection "
-        "(man-in-the-middle), or the server was reinstalled; refusing to connect",
-        hint=f"only if the cluster's admins confirm the new key: `ssh-keygen -R '{entry}' -f "
-        f"{e.known_hosts}`, then trust the new key as for a new host",
-    )
-
-
-def _socket_error(endpoint: Endpoint, exc: OSError, timeout: float) -> TransportError:
-    where = f"{endpoint.host}:{endpoint.port}"
-    if isinstance(exc, socket.gaierror):
-        return TransportError(
-            f"cannot resolve host name '{endpoint.host}' ({exc.strerror})",
-            hint="check login.host in the site config (or the Host/HostName in ~/.ssh/config)",
-        )
-    if isinstance(exc, ConnectionRefusedError):
-        return TransportError(
-            f"connection to {where} refused",
-            hint="check login.host and login.port; is sshd running there?",
-        )
-    if isinstance(exc, TimeoutError):
-        return TransportError(
-            f"no answer from {where} within {timeout:g}s",
-            hint="check the host and port, your network, VPN or firewall",
-        )
-    return TransportError(
-        f"cannot reach {where}: {exc.strerror or exc}",
-        hint="check the host and port, your network, VPN or firewall",
-    )
-
-
-def _tried_keys(endpoint: Endpoint) -> str:
-    tried = list(endpoint.identity_files)
-    if os.environ.get("SSH_AUTH_SOCK"):
-        tried.append("the keys in ssh-agent")
-    if not endpoint.identity_files:
-        tried += [
-            str(p)
-            for name in _DEFAULT_KEYS
-            if (p := Path(os.path.expanduser("~/.ssh")) / name).is_file()
-        ]
-    return ", ".join(tried) or "none (no identity_file, no ssh-agent, no ~/.ssh/id_* key)"
-
-
-def remote_command(command: Command) -> tuple[str, str]:
-    """(the command line sent to the server, what to show in messages)."""
-    if isinstance(command, Shell):
-        return f"bash -c {shlex.quote(command.code)}", command.code
-    line = shlex.join(list(command))
-    return line, line
-
-
-def short_command(shown: str) -> str:
-    first = shown.strip().splitlines()[0] if shown.strip() else shown
-    return first if len(first) <= 80 and first == shown.strip() else first[:77] + "..."
-
-
-class SshTransport:
+@dataclass(eq=False)
+class SshTransport(RemoteTransport):
     """A Slurm login node over SSH with paramiko (see the module docstring)."""
 
     name = "ssh"
 
-    def __init__(
-        self,
-        login: Login,
-        *,
-        connect_timeout: float = 15,
-        command_timeout: float = 120,
-        ssh_config: Path | None = None,
-    ) -> None:
-        self.login = login
-        self.connect_timeout = connect_timeout
-        self.command_timeout = command_timeout
-        self._ssh_config = ssh_config
-        self._lock = threading.RLock()
-        self._sftp_lock = threading.RLock()
-        self._endpoint: Endpoint | None = None
-        self._client: paramiko.SSHClient | None = None
-        self._jumps: list[paramiko.SSHClient] = []
-        self._sftp: paramiko.SFTPClient | None = None
-        self._home: str | None = None
+    # the connection (not constructor arguments: those are RemoteTransport's fields)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _sftp_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _endpoint: Endpoint | None = field(default=None, init=False, repr=False)
+    _client: paramiko.SSHClient | None = field(default=None, init=False, repr=False)
+    _jumps: list[paramiko.SSHClient] = field(default_factory=list, init=False, repr=False)
+    _sftp: paramiko.SFTPClient | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ connection
 
     @property
     def endpoint(self) -> Endpoint:
         if self._endpoint is None:
-            self._endpoint = resolve(self.login, self._ssh_config)
+            self._endpoint = resolve(self.login, self.ssh_config)
         return self._endpoint
+
+    def _where(self) -> str:
+        return str(self.endpoint)
 
     def _transport(self) -> paramiko.Transport:
         """The live connection: opened on first use, reopened once after a drop."""
@@ -274,7 +159,7 @@ class SshTransport:
                     (endpoint.host, endpoint.port), timeout=self.connect_timeout
                 )
             except OSError as exc:
-                raise _socket_error(endpoint, exc, self.connect_timeout) from None
+                raise socket_error(endpoint, exc, self.connect_timeout) from None
             # small request/response packets: without this, Nagle + delayed ACKs add 40 ms
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = paramiko.SSHClient()
@@ -318,63 +203,27 @@ class SshTransport:
     def _connect_error(self, endpoint: Endpoint, exc: BaseException) -> BaseException:
         import paramiko
 
-        where = str(endpoint)
         if isinstance(exc, TransportError | KeyboardInterrupt | SystemExit):
             return exc
         if isinstance(exc, paramiko.BadHostKeyException):
-            return _changed_key(endpoint, exc.key, exc.expected_key)
+            return endpoint_key_changed(endpoint, _described(exc.key), _described(exc.expected_key))
         if isinstance(exc, paramiko.PasswordRequiredException):
-            return TransportError(
-                f"the key for {endpoint.user}@{where} is protected by a passphrase",
-                hint="load it into ssh-agent (`ssh-add KEYFILE`) and retry",
-            )
+            return passphrase_needed(endpoint)
         if isinstance(exc, paramiko.AuthenticationException):
-            return TransportError(
-                f"{where} refused the login of user '{endpoint.user}' (keys tried: "
-                f"{_tried_keys(endpoint)})",
-                hint="check login.user and login.identity_file, and that the public key is in "
-                "~/.ssh/authorized_keys on the cluster (or use transport: openssh for "
-                "password/MFA logins)",
-            )
+            return login_refused(endpoint)
         if isinstance(exc, OSError) and not isinstance(exc, EOFError):
-            return _socket_error(endpoint, exc, self.connect_timeout)
-        text = str(exc)
-        if "banner" in text.lower():
-            return TransportError(
-                f"{where} accepted the connection but sent no SSH greeting within "
-                f"{self.connect_timeout:g}s",
-                hint="is that port an SSH server? (an overloaded or firewalled login node "
-                "can also do this; retry later)",
-            )
-        if "No existing session" in text or "Negotiation" in text:
-            return TransportError(
-                f"the SSH handshake with {where} did not finish within {self.connect_timeout:g}s",
-                hint="the server or the network is too slow or filtered; retry later",
-            )
-        if isinstance(exc, EOFError | paramiko.SSHException):
-            return TransportError(
-                f"the SSH connection to {where} failed: {text or 'closed by the server'}",
-                hint="check that the server is an SSH server and accepts you (its log may say why)",
-            )
-        return exc
+            return socket_error(endpoint, exc, self.connect_timeout)
+        protocol_error = isinstance(exc, EOFError | paramiko.SSHException)
+        failed = handshake_failed(
+            endpoint, str(exc), self.connect_timeout, protocol_error=protocol_error
+        )
+        return failed or exc
 
     def _jump_channel(self, endpoint: Endpoint, depth: int) -> paramiko.Channel:
         """A direct-tcpip channel to ``endpoint`` through its ProxyJump host(s)."""
         import paramiko
 
-        assert endpoint.proxy_jump is not None
-        *before, last = [hop.strip() for hop in endpoint.proxy_jump.split(",")]
-        user, _, hostport = last.rpartition("@")
-        host, port = _split_host_port(hostport)
-        jump_login = Login(
-            host=host,
-            **({"port": port} if port is not None else {}),
-            user=user or None,
-            identity_file=None,
-            known_hosts=endpoint.known_hosts,
-            proxy_jump=",".join(before) or None,
-        )
-        jump = resolve(jump_login, self._ssh_config)
+        jump = resolve(jump_login(endpoint), self.ssh_config)
         if not jump.identity_files:  # same key as the target, as a convenience
             jump = dataclasses.replace(jump, identity_files=endpoint.identity_files)
         client = self._connect(jump, depth + 1)
@@ -453,12 +302,7 @@ class SshTransport:
 
     def _dropped(self, shown: str, exc: BaseException | None = None) -> TransportError:
         cause = f" ({exc})" if exc and str(exc) else ""
-        return TransportError(
-            f"the connection to {self.endpoint} dropped while running "
-            f"'{short_command(shown)}'{cause}",
-            hint="it may or may not have run on the cluster; hpcrun reconnects on the next "
-            "call but never repeats a command that may have started",
-        )
+        return command_dropped(str(self.endpoint), shown, cause, reconnects=True)
 
     def _pump(
         self,
@@ -489,10 +333,7 @@ class SshTransport:
                 select.select([fd], [], [], wait)
             if deadline is not None and time.monotonic() >= deadline:
                 channel.close()
-                raise TransportError(
-                    f"'{short_command(shown)}' timed out after {limit:.0f}s on {self.endpoint}",
-                    hint="it may still be running there; raise the timeout if it needs longer",
-                )
+                raise command_timed_out(shown, limit, str(self.endpoint))
             transport = channel.get_transport()
             if transport is None or not transport.is_active():
                 channel.status_event.wait(0.05)
@@ -505,9 +346,8 @@ class SshTransport:
         return int(status)
 
     def _exec(
-        self, command: Command, *, timeout: float | None, input: bytes | None
-    ) -> tuple[str, int, bytes, bytes]:
-        line, shown = remote_command(command)
+        self, line: str, shown: str, *, timeout: float | None, input: bytes | None
+    ) -> tuple[int, bytes, bytes]:
         deadline = None if timeout is None else time.monotonic() + timeout
         channel = self._start(line, shown)
         out, err = bytearray(), bytearray()
@@ -519,26 +359,7 @@ class SshTransport:
             status = self._pump(channel, out.extend, err.extend, deadline, shown, timeout)
         finally:
             channel.close()
-        return shown, status, bytes(out), bytes(err)
-
-    def run(
-        self,
-        command: Command,
-        *,
-        timeout: float | DefaultTimeout | None = DEFAULT,
-        input: str | None = None,
-        check: bool = False,
-    ) -> CommandResult:
-        limit = self.command_timeout if timeout is DEFAULT else timeout
-        shown, status, out, err = self._exec(
-            command, timeout=limit, input=None if input is None else input.encode()
-        )
-        result = CommandResult(
-            shown, status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        )
-        if check and not result.ok:
-            raise CommandFailed(result)
-        return result
+        return status, bytes(out), bytes(err)
 
     # ------------------------------------------------------------------ files
 
@@ -584,60 +405,19 @@ class SshTransport:
             self._home = str(self._sftp_call("finding the home folder", lambda s: s.normalize(".")))
         return self._home
 
-    def _remote(self, path: str) -> str:
-        return expand_home(path, self.home()) if path.startswith("~") else path
-
     def put_text(self, text: str, remote_path: str, mode: int = 0o600) -> None:
-        target = self._remote(remote_path)
-        parent, name = posixpath.split(target)
-        temp = posixpath.join(parent, f".{name}.{secrets.token_hex(4)}.tmp")
-        data = text.encode("utf-8")
-
-        def write(sftp: paramiko.SFTPClient) -> None:
-            if parent:
-                _sftp_makedirs(sftp, parent)
-            try:
-                with sftp.open(temp, "wb") as handle:
-                    handle.chmod(mode)  # before any content is there
-                    handle.write(data)
-                try:
-                    sftp.posix_rename(temp, target)
-                except OSError:  # no posix-rename@openssh.com: not atomic, but works
-                    _sftp_remove(sftp, target)
-                    sftp.rename(temp, target)
-            except BaseException:
-                _sftp_remove(sftp, temp)
-                raise
-
-        self._sftp_call(f"writing {target}", write)
+        target, data = self._remote(remote_path), text.encode("utf-8")
+        self._sftp_call(
+            f"writing {target}", lambda sftp: sftp_files.write_atomically(sftp, target, data, mode)
+        )
 
     def read_from(self, remote_path: str, offset: int) -> bytes:
         path = self._remote(remote_path)
+        read = self._sftp_call(f"reading {path}", lambda s: sftp_files.read_from(s, path, offset))
+        return bytes(read)
 
-        def read(sftp: paramiko.SFTPClient) -> bytes:
-            try:
-                handle = sftp.open(path, "rb")
-            except FileNotFoundError:
-                return b""
-            with handle:
-                size = handle.stat().st_size or 0
-                if size <= offset:
-                    return b""
-                handle.seek(offset)
-                handle.prefetch(size)
-                return bytes(handle.read())
-
-        return bytes(self._sftp_call(f"reading {path}", read))
-
-    def _exists(self, path: str) -> bool:
-        def stat(sftp: paramiko.SFTPClient) -> bool:
-            try:
-                sftp.stat(path)
-            except FileNotFoundError:
-                return False
-            return True
-
-        return bool(self._sftp_call(f"looking for {path}", stat))
+    def _sync_source_exists(self, path: str) -> bool:
+        return bool(self._sftp_call(f"looking for {path}", lambda s: sftp_files.exists(s, path)))
 
     # ------------------------------------------------------------------ rsync
 
@@ -663,52 +443,12 @@ class SshTransport:
         finally:
             channel.close()
 
-    def _rsync(self, files: Sequence[str], source: str, destination: str, **options: Any) -> int:
+    @contextlib.contextmanager
+    def _rsync_shell(self) -> Iterator[list[str]]:
+        """The ``rsh_proxy`` relay to our own connection (see that module)."""
         self._transport()  # connection problems surface here, as themselves
         with Relay(self._relay_execute) as relay:
-            argv = rsync_argv(
-                rsh=relay.rsh(),
-                source=source,
-                destination=destination,
-                io_timeout=self.command_timeout,
-                **options,
-            )
-            try:
-                outcome = run_rsync(argv, files)
-            except FileNotFoundError:
-                raise TransportError(
-                    "rsync is not installed on this machine",
-                    hint="install it (e.g. `apt install rsync` or `brew install rsync`)",
-                ) from None
-        if outcome.returncode in (0, 24):  # 24: some source files vanished meanwhile
-            return outcome.stats.literal
-        raise rsync_failure(outcome.returncode, outcome.stderr, str(self.endpoint))
-
-    def sync_up(
-        self,
-        local_dir: Path,
-        files: Sequence[str],
-        remote_dir: str,
-        *,
-        link_dest: str | None = None,
-    ) -> int:
-        target = self._remote(remote_dir).rstrip("/") or "/"
-        return self._rsync(
-            files,
-            f"{local_dir}/",
-            remote_spec(self.endpoint.host, f"{target}/"),
-            link_dest=self._remote(link_dest) if link_dest else None,
-            rsync_path=f"mkdir -p {shlex.quote(target)} && rsync",
-        )
-
-    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> int:
-        source = self._remote(remote_dir).rstrip("/") or "/"
-        if not paths or not self._exists(source):
-            return 0
-        local_dir.mkdir(parents=True, exist_ok=True)
-        return self._rsync(
-            paths, remote_spec(self.endpoint.host, f"{source}/"), f"{local_dir}/", skip_missing=True
-        )
+            yield relay.rsh()
 
 
 def _quiet_paramiko() -> None:
@@ -719,16 +459,6 @@ def _quiet_paramiko() -> None:
     logger = logging.getLogger("paramiko")
     if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
         logger.addHandler(logging.NullHandler())
-
-
-def _split_host_port(text: str) -> tuple[str, int | None]:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else None
-    host, sep, port = text.rpartition(":")
-    if sep and port.isdigit() and ":" not in host:
-        return host, int(port)
-    return text, None
 
 
 def _chunks(data: bytes) -> list[bytes]:
@@ -743,29 +473,3 @@ def _feed(channel: paramiko.Channel, chunks: Any) -> None:
         channel.shutdown_write()
     except Exception:  # the command ended or the channel closed: nobody reads any more
         pass
-
-
-def _sftp_makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
-    try:
-        sftp.stat(path)
-        return
-    except FileNotFoundError:
-        pass
-    parent = posixpath.dirname(path.rstrip("/"))
-    if parent and parent != path:
-        _sftp_makedirs(sftp, parent)
-    try:
-        sftp.mkdir(path)
-    except OSError as exc:
-        if exc.errno not in (None, errno.EEXIST):
-            try:
-                sftp.stat(path)  # made meanwhile by someone else?
-            except FileNotFoundError:
-                raise exc from None
-        elif exc.errno is None:  # SFTP's "Failure": most often "already exists"
-            sftp.stat(path)
-
-
-def _sftp_remove(sftp: paramiko.SFTPClient, path: str) -> None:
-    with contextlib.suppress(Exception):  # best effort; it may not exist
-        sftp.remove(path)
