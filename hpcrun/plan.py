@@ -28,7 +28,9 @@ class JobPlan:
     modules: tuple[str, ...] = ()
     python_version: str = "3.10"
     requirements: str | None = None  # path, relative to the working directory
-    env_key: str | None = None  # cached virtualenv: hash of python version + requirements
+    env_key: str | None = (
+        None  # cached virtualenv: requirements hash (+ Python version at run time)
+    )
     env: tuple[tuple[str, str], ...] = ()
     # what runs
     working_dir: str | None = None

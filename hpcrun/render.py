@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from hpcrun.errors import UsageError
 from hpcrun.paths import data_dir
 from hpcrun.plan import JobPlan
 
@@ -65,5 +66,20 @@ def render_env_script(plan: JobPlan, site_templates: Path | None = None) -> str:
 
 
 def _render(name: str, plan: JobPlan, site_templates: Path | None) -> str:
+    """A broken site template is the user's to fix: say which file and line, no traceback."""
+    import jinja2
+
     env = _environment([site_templates] if site_templates else [])
-    return env.get_template(name).render(plan=plan)
+    try:
+        return env.get_template(name).render(plan=plan)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name}:{exc.lineno}"
+        raise UsageError(f"template {where}: {exc.message}", _TEMPLATE_HINT) from None
+    except jinja2.TemplateError as exc:
+        raise UsageError(f"template {name}: {exc}", _TEMPLATE_HINT) from None
+
+
+_TEMPLATE_HINT = (
+    "templates see one variable, `plan` (hpcrun.plan.JobPlan); compare with the built-in "
+    "templates/slurm/job.sh.j2"
+)

@@ -123,6 +123,9 @@ class RunRecord:
         data = asdict(self)
         data["depends_on"] = list(self.depends_on)
         data["artifacts"] = list(self.artifacts)
+        if self.state == SUBMITTING:  # internal; the ps --json contract knows it as pending
+            data["state"] = "pending"
+            data["state_reason"] = self.state_reason or "being submitted"
         return data
 
 
@@ -240,7 +243,7 @@ class Store:
     def create_run(self, record: RunRecord) -> RunRecord:
         """Insert a new run; a StoreError if its name or request key is already used."""
         _check_state(record.state)
-        values = record.to_json()
+        values = asdict(record)  # not to_json(): that one speaks the ps --json contract
         values["depends_on"] = json.dumps(list(record.depends_on))
         values["artifacts"] = json.dumps(list(record.artifacts))
         values["final"] = int(record.final)

@@ -25,12 +25,22 @@ class TrailingArgsCommand(click.Command):
 def _target(arguments: tuple[str, ...]) -> tuple[Path | None, str | None]:
     from hpcrun.errors import UsageError
     from hpcrun.project import is_project_path
+    from hpcrun.spec.load import DEFAULT_FILES
 
     if len(arguments) == 1:
-        path = Path(arguments[0])
-        if is_project_path(path) and not (path / "workflows.yaml").exists():
-            return path, None
-        return None, arguments[0]
+        name = arguments[0]
+        path = Path(name)
+        looks_like_path = "/" in name or path.suffix.lower() == ".zip"
+        has_default_file = any(p.is_file() for p in DEFAULT_FILES)
+        if not is_project_path(path) or (has_default_file and not looks_like_path):
+            return None, name  # a workflow of ./.dstack/workflows.yaml or ./workflows.yaml
+        inner = [path / p for p in DEFAULT_FILES if (path / p).is_file()]
+        if inner:
+            raise UsageError(
+                f"{path} holds {inner[0].relative_to(path)}: name the workflow to run",
+                f"hpcrun submit {inner[0]} WORKFLOW",
+            )
+        return path, None
     if len(arguments) == 2:
         return Path(arguments[0]), arguments[1]
     raise UsageError(

@@ -50,17 +50,18 @@ def follow(
         elif report and not report.unavailable and outage is not None:
             outage = None
             on_event("the scheduler answers again")
-        if record.state != last_state:
-            on_event(f"{record.run}: {record.state}")
-            last_state = record.state
         progressed = False
         if out is not None and record.job_id:
+            # the log first: a final state is announced after the lines that led to it
             chunk = transport.read_from(backend.log_path(record.remote_dir, record.job_id), offset)
             if chunk:
                 out.write(chunk)
                 out.flush()
                 offset += len(chunk)
                 progressed = True
+        if record.state != last_state:
+            on_event(f"{record.run}: {record.state}")
+            last_state = record.state
         if record.final:
             return record
         interval = backoff.next(interval, progressed)

@@ -95,8 +95,8 @@ def build_job(
     workflow = apply_overrides(target.workflow, overrides or Overrides())
     target = Target(workflow, target.project_root, target.workflows_file, target.loaded)
     work_dir = target.project_root / (workflow.working_dir or "")
-    _check_exists(target, "file", work_dir)
-    requirements_text = _check_exists(target, "requirements", work_dir)
+    check_exists(target, "file", work_dir)
+    requirements_text = check_exists(target, "requirements", work_dir)
     plan = resolve(
         workflow,
         site,
@@ -128,7 +128,7 @@ def prepare(
     )  # fmt: skip
 
 
-def _check_exists(target: Target, field: str, work_dir: Path) -> str | None:
+def check_exists(target: Target, field: str, work_dir: Path) -> str | None:
     """The file a workflow field names must exist before anything is rendered or sent."""
     workflow = target.workflow
     relative = getattr(workflow, field, None)

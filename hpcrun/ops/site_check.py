@@ -84,6 +84,6 @@ def _module_checks(transport: Any, site: Any) -> list[Check]:
     checks = []
     for version, module in python.items():
         result = transport.run(Shell(f"{init}module load {shlex.quote(module)} && python3 -V"))
-        detail = result.stdout.strip() if result.ok else result.stderr.strip()[-200:]
+        detail = result.stdout.strip() if result.ok else " ".join(result.stderr.split())[-200:]
         checks.append(Check(f"python {version}", result.ok, f"{module}: {detail}"))
     return checks

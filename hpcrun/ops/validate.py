@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hpcrun.errors import HpcrunError, Problem
 
@@ -36,6 +37,8 @@ def validate_file(
     for name in loaded.names:
         if name not in loaded.workflows:
             continue
+        missing = _missing_files(loaded, name)
+        report.problems.extend(missing)
         if site_model is not None:
             from hpcrun.site.resolve import resolve
 
@@ -47,5 +50,23 @@ def validate_file(
                 where = loaded.source.locate(("workflows", loaded.indices[name]))
                 report.problems.append(Problem(where, f"workflows[{name}]", exc.message, exc.hint))
                 continue
-        report.valid.append(name)
+        if not missing:
+            report.valid.append(name)
     return report
+
+
+def _missing_files(loaded: Any, name: str) -> list[Problem]:
+    """The files a workflow names (file, requirements) must exist, as render would find."""
+    from hpcrun.errors import SpecError
+    from hpcrun.ops.prepare import Target, check_exists
+
+    workflow = loaded.workflows[name]
+    target = Target(workflow, loaded.project_root, loaded.path, loaded)
+    work_dir = target.project_root / (workflow.working_dir or "")
+    problems: list[Problem] = []
+    for field_name in ("file", "requirements"):
+        try:
+            check_exists(target, field_name, work_dir)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    return problems

@@ -72,7 +72,10 @@ def load_site(site: str | None = None) -> tuple[object, Path]:
     try:
         site = Site.model_validate(document.data)
     except ValidationError as exc:
-        problems = problems_from_validation(exc, Site, document.source, (), label)
+        problems = sorted(
+            problems_from_validation(exc, Site, document.source, (), label),
+            key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0),
+        )
         raise SpecError(problems, f"site config {path} has problems") from None
     if site.scheduler == "local" and site.remote_root is None:
         # The local site keeps its runs and virtualenvs with the rest of hpcrun's state.

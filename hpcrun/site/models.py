@@ -21,7 +21,9 @@ class _Strict(BaseModel):
 
 def _slurm_name(value: str) -> str:
     if not SLURM_NAME_RE.match(value):
-        raise ValueError(f"'{value}' is not a valid Slurm name (letters, digits, _ . + - only)")
+        raise ValueError(
+            f"'{value}' is not a valid Slurm name (letters, digits and _ . + - , : = only)"
+        )
     return value
 
 

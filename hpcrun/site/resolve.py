@@ -79,7 +79,7 @@ def resolve(
         modules=_modules(workflow, site),
         python_version=workflow.version,
         requirements=_relative(workflow.requirements, "requirements", workflow.name),
-        env_key=_env_key(workflow.version, requirements_text) if workflow.requirements else None,
+        env_key=_env_key(requirements_text) if workflow.requirements else None,
         env=_environment(workflow, submit_env or {}),
         working_dir=_relative(workflow.working_dir, "working_dir", workflow.name),
         before_run=tuple(workflow.before_run),
@@ -94,9 +94,10 @@ def resolve(
     )
 
 
-def _env_key(version: str, requirements_text: str | None) -> str:
-    digest = hashlib.sha256(f"python{version}\0{requirements_text or ''}".encode())
-    return f"py{version}-{digest.hexdigest()[:16]}"
+def _env_key(requirements_text: str | None) -> str:
+    """The requirements' part of the virtualenv key; the job script prefixes the version of
+    the Python that really runs (which may differ from the one asked for)."""
+    return hashlib.sha256((requirements_text or "").encode()).hexdigest()[:16]
 
 
 def _relative(path: str | None, field: str, workflow: str) -> str | None:
@@ -195,7 +196,7 @@ def _modules(workflow: WorkflowBase, site: Site) -> tuple[str, ...]:
                 f"versions on this site: {', '.join(python)}; set 'version:' to one of them",
             )
         modules.append(python[version])
-    elif version not in KNOWN_PYTHON_VERSIONS:
+    elif ".".join(version.split(".")[:2]) not in KNOWN_PYTHON_VERSIONS:
         raise ResolveError(
             f"workflow '{workflow.name}': unknown Python version '{version}'",
             f"use one of {', '.join(KNOWN_PYTHON_VERSIONS[1:])}",

@@ -195,6 +195,7 @@ def _rename_aliases(
     problems: list[Problem],
 ) -> dict[str, Any]:
     renamed: dict[str, Any] = {}
+    spelled: dict[str, str] = {}  # canonical name -> how this file spelled it first
     for key, value in item.items():
         canonical = ALIASES.get(key, key)
         if canonical in renamed:
@@ -202,11 +203,12 @@ def _rename_aliases(
                 Problem(
                     source.locate((*base, key), prefer_key=True),
                     label((key,)),
-                    f"'{key}' and '{canonical}' mean the same thing",
+                    f"'{spelled[canonical]}' and '{key}' mean the same thing",
                     f"keep only '{canonical}'",
                 )
             )
             continue
+        spelled[canonical] = key
         if canonical != key:
             source.move((*base, key), (*base, canonical))
         renamed[canonical] = value

@@ -138,11 +138,18 @@ def host_key_unknown(
 ) -> TransportError:
     """``presents``: appended after "is unknown" (e.g. ``" (it presents ...)"``)."""
     login = f"{user}@" if user else ""
+    # `ssh` records the key in ~/.ssh/known_hosts unless told which file the site uses
+    default = os.path.expanduser("~/.ssh/known_hosts")
+    file_option = (
+        ""
+        if os.path.expanduser(known_hosts) == default
+        else (f"-o UserKnownHostsFile={shlex.quote(known_hosts)} ")
+    )
     return TransportError(
         f"the host key of {host}:{port} is unknown{presents}; refusing to connect",
         hint=f"check that fingerprint with the cluster's documentation or admins, then "
         f"trust it with `ssh-keyscan -p {port} {host} >> {known_hosts}` (or connect once "
-        f"with `ssh -p {port} {login}{host}`)",
+        f"with `ssh {file_option}-p {port} {login}{host}`)",
     )
 
 

@@ -136,6 +136,7 @@ def test_validate_lists_every_problem_of_every_workflow(tmp_path: Path) -> None:
         "  - name: bad1\n    provider: python\n    file: a.py\n    resources: {memory: 16}\n"
         "  - name: bad2\n    provider: docker\n",
     )
+    write(tmp_path / "a.py", "")
     result = hpcrun("validate", cwd=tmp_path)
     assert result.returncode == 2
     assert "ok       good" in result.stdout
@@ -154,15 +155,19 @@ def test_validate_against_a_site(tmp_path: Path) -> None:
         tmp_path / "workflows.yaml",
         "workflows:\n  - name: w\n    provider: python\n    file: a.py\n    resources:\n      gpu: {name: H100}\n",
     )
+    write(tmp_path / "a.py", "")
     result = hpcrun("validate", "--site", str(DATA / "sites" / "gpu-cluster.yaml"), cwd=tmp_path)
     assert result.returncode == 2
     assert "has no GPU named 'H100'" in result.stderr
     assert hpcrun("validate", cwd=tmp_path).returncode == 0  # local: a warning, not an error
 
 
-def test_validate_the_corpus_file_with_an_unsupported_provider() -> None:
+def test_validate_the_corpus_file_with_an_unsupported_provider(tmp_path: Path) -> None:
     corpus = DATA / "dstack-workflows" / "dstackai_dstack__README.md.yaml"
-    result = hpcrun("validate", str(corpus))
+    file = write(tmp_path / ".dstack" / "workflows.yaml", corpus.read_text())
+    for script in ("prepare.py", "train.py"):
+        write(tmp_path / script, "")
+    result = hpcrun("validate", str(file))
     assert result.returncode == 2
     assert "ok       prepare" in result.stdout and "ok       train" in result.stdout
     assert "provider 'streamlit' is not supported by hpcrun" in result.stderr
@@ -172,3 +177,16 @@ def test_version() -> None:
     result = hpcrun("--version")
     assert result.returncode == 0 and "hpcrun" in result.stdout
     assert json.dumps(result.stdout)  # printable
+
+
+def test_validate_reports_missing_files(tmp_path: Path) -> None:
+    write(
+        tmp_path / "workflows.yaml",
+        "workflows:\n  - name: w\n    provider: python\n    file: gone.py\n    requirements: req.txt\n",
+    )
+    result = hpcrun("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "workflows.yaml:4:11: workflows[w].file: 'gone.py' does not exist" in result.stderr
+    assert (
+        "workflows.yaml:5:19: workflows[w].requirements: 'req.txt' does not exist" in result.stderr
+    )

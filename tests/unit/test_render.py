@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hpcrun.errors import UsageError
 from hpcrun.ops.prepare import prepare
 from hpcrun.plan import JobPlan
 from hpcrun.render import render_job_script, shell_path
@@ -58,10 +59,8 @@ def test_site_template_folder_overrides_builtin(tmp_path: Path) -> None:
 
 
 def test_undefined_template_variables_fail_loudly(tmp_path: Path) -> None:
-    import jinja2
-
     write(tmp_path / "tpl" / "slurm" / "job.sh.j2", "{{ plan.no_such_field }}{{ nope }}")
-    with pytest.raises(jinja2.UndefinedError):
+    with pytest.raises(UsageError, match="template slurm/job.sh.j2: .*no_such_field"):
         render_job_script(
             JobPlan(run="r", workflow="w", site="s", scheduler="slurm", job_name="r"),
             tmp_path / "tpl",
@@ -201,3 +200,32 @@ def test_plan_replace_keeps_quoting(tmp_path: Path) -> None:
     plan = JobPlan(run="r", workflow="w", site="s", scheduler="slurm", job_name="r", file="a b.py")
     script = render_job_script(replace(plan, args=("$(id)",)))
     assert "exec \"$hpcrun_python\" 'a b.py' '$(id)'" in script
+
+
+def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path / "tpl" / "slurm" / "job.sh.j2", "#!/bin/bash\n{% if plan.run %}\nno end\n")
+    plan = JobPlan(run="r", workflow="w", site="s", scheduler="slurm", job_name="r")
+    with pytest.raises(UsageError, match=r"template .*job.sh.j2:\d+: Unexpected end of template"):
+        render_job_script(plan, tmp_path / "tpl")
+
+
+def test_env_path_uses_the_python_that_runs(tmp_path: Path) -> None:
+    """Asked for 3.10 where only another python3 exists: the env is keyed by the real one."""
+    run_dir = tmp_path / "run"
+    write(run_dir / "code" / "requirements.txt", "")
+    write(run_dir / "code" / "a.py", "import sys; print(sys.prefix)\n")
+    plan = JobPlan(
+        run="r", workflow="w", site="local", scheduler="local", job_name="r", file="a.py",
+        python_version="3.99", requirements="requirements.txt", env_key="abc123",
+        remote_root=str(tmp_path / "root"),
+    )  # fmt: skip
+    write(run_dir / "job.sh", render_job_script(plan))
+    result = subprocess.run(
+        ["bash", "job.sh"], cwd=run_dir, capture_output=True, text=True, timeout=120,
+        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    expected = tmp_path / "root" / "envs" / f"py{version}-abc123"
+    assert result.stdout.strip() == str(expected)
+    assert "python3.99 not found" in result.stderr

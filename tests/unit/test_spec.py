@@ -181,7 +181,7 @@ def test_alias_and_canonical_together_is_an_error(project: Path) -> None:
     text = "workflows:\n  - name: w\n    provider: python\n    file: a.py\n    script: b.py\n"
     with pytest.raises(SpecError) as caught:
         only(project, text)
-    assert "'script' and 'file' mean the same thing" in caught.value.problems[0].message
+    assert "'file' and 'script' mean the same thing" in caught.value.problems[0].message
 
 
 @pytest.mark.parametrize(

@@ -386,3 +386,11 @@ def test_latest_upload_is_the_newest_submitted_run_of_the_project(tmp_path: Path
                 store.set_submitted(name, "1")
         assert store.latest_upload("/p", "s").run == "a-1"  # a-2 never got a job
         assert store.latest_upload("/p", "other") is None
+
+
+def test_submitting_is_reported_as_pending_in_json(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as store:
+        record = store.create_run(RunRecord(run="s-1", workflow="s", site="x", site_config="/x"))
+        assert record.state == "submitting"
+        data = record.to_json()
+        assert (data["state"], data["state_reason"]) == ("pending", "being submitted")

@@ -95,7 +95,10 @@ def _raise_sbatch_error(result: CommandResult) -> None:
             result, "sbatch (not found on the cluster: is this a Slurm login node?)"
         )
     if slurm.is_transient_error(text):
-        raise _unavailable_or_failed(result, "sbatch")
+        raise SchedulerUnavailable(
+            f"sbatch: the Slurm controller did not answer ({text.splitlines()[-1]})",
+            "the job was not submitted; submit again once the controller is back",
+        )
     last = (text.splitlines() or ["no message"])[-1]
     from hpcrun.errors import RemoteError
 

@@ -56,9 +56,10 @@ fi
 cd "$hpcrun_run_dir/code"
 cd src
 
-# Virtualenv cached by Python version + requirements hash. Built once under a lock and
+# Virtualenv cached by Python version (the one that runs) + requirements hash. Built once under a lock and
 # marked ready only when complete, so a failed or interrupted build is never reused.
-hpcrun_env="$HOME"/hpcrun/envs/py3.10-cacfd1435504927e
+hpcrun_pyver="$("$hpcrun_python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+hpcrun_env="$HOME"/hpcrun/envs/"py$hpcrun_pyver"-56515f5b3cecdebe
 if [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
   mkdir -p "$(dirname "$hpcrun_env")"
   exec 9>"$hpcrun_env.lock"
