@@ -312,7 +312,9 @@ def test_unknown_host_key_is_refused_with_its_fingerprint(
     assert host_fingerprint(cluster) in error.message
     assert "ssh-ed25519" in error.message
     assert f"ssh-keyscan -p {cluster.port} {cluster.host} >> {known_hosts}" in (error.hint or "")
-    assert f"ssh -p {cluster.port} {cluster.user}@{cluster.host}" in (error.hint or "")
+    # connecting once with ssh must record the key where the site looks for it
+    assert (f"ssh -o UserKnownHostsFile={known_hosts} -p {cluster.port} "
+            f"{cluster.user}@{cluster.host}") in (error.hint or "")  # fmt: skip
     assert "\n" not in error.message and "Traceback" not in error.render()
     assert known_hosts.read_text() == ""  # never added
     assert cluster.ssh(f"test -e {marker}").returncode == 1  # nothing ran

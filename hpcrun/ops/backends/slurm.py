@@ -59,14 +59,16 @@ class SlurmBackend:
                 raise _unavailable_or_failed(history, "sacct")
             accounted = slurm.parse_sacct(history.stdout)
         merged = slurm.merge_status(listed, accounted, ids)
-        # squeue says finished but sacct has no final record yet (it lags by a moment): keep
-        # polling rather than cache a final state without its exit code.
-        return {
-            job: replace(status, final=False)
-            if status.final and job not in accounted and status.exit_code is None
-            else status
-            for job, status in merged.items()
-        }
+        result = {}
+        for job, status in merged.items():
+            if status.final and job not in accounted and status.exit_code is None:
+                # squeue says finished, sacct has no final record yet (it lags a moment):
+                # keep polling rather than cache a final state without its exit code
+                status = replace(status, final=False)
+            elif status.state == "failed" and status.exit_code == KILLED:
+                status = _memory_kill(transport, jobs[job], job, status)
+            result[job] = status
+        return result
 
     def cancel(self, transport: Transport, jobs: Mapping[str, str]) -> None:
         if jobs:
@@ -76,6 +78,21 @@ class SlurmBackend:
 
     def log_path(self, run_dir: str, job_id: str) -> str:
         return log_file(run_dir, job_id)
+
+
+KILLED = 128 + 9
+MEMORY_KILL = b"exceeded memory limit"
+
+
+def _memory_kill(transport: Transport, run_dir: str, job: str, status: Any) -> Any:
+    """Without cgroups Slurm enforces --mem by SIGKILL (JobAcctGatherParams=OverMemoryKill)
+    and records FAILED 0:9; slurmstepd's own message in the job log tells it apart."""
+    log = log_file(run_dir, job)
+    size = transport.run(["stat", "-c", "%s", log])
+    offset = max(0, int(size.stdout.strip()) - 8192) if size.ok and size.stdout.strip() else 0
+    if MEMORY_KILL in transport.read_from(log, offset):
+        return replace(status, state="out_of_memory", reason="exceeded its memory limit")
+    return status
 
 
 def _unavailable_or_failed(result: CommandResult, what: str) -> Exception:
