@@ -50,7 +50,7 @@ if [ -z "$hpcrun_python" ]; then
   exit 127
 fi
 if [ "$hpcrun_candidate" != python3.10 ]; then
-  hpcrun_log "python3.10 not found, using $hpcrun_python ($("$hpcrun_python" -V 2>&1))"
+  hpcrun_log "Python 3.10 is not installed here; using $("$hpcrun_python" -V 2>&1) ($hpcrun_python)"
 fi
 
 cd "$hpcrun_run_dir/code"
