@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
+
+from hpcrun.schedulers.status import JobStatus
 
 # Slurm state -> (contract state, final). Requeued/held jobs are not final: they come back.
 STATE_MAP: Mapping[str, tuple[str, bool]] = {
@@ -109,19 +111,6 @@ _TRANSIENT = (
     "network is unreachable",
     "no route to host",
 )
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    job_id: str
-    state: str  # a DESIGN.md contract state
-    raw_state: str  # as Slurm printed it, e.g. 'CANCELLED by 1000'
-    final: bool
-    # Final states only: from sacct (squeue knows only COMPLETED=0); 0 only if completed.
-    exit_code: int | None = None
-    reason: str | None = None
-    started_at: str | None = None  # ISO-8601 UTC
-    ended_at: str | None = None
 
 
 def map_state(raw: str) -> tuple[str, bool]:

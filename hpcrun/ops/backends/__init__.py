@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from hpcrun.errors import RemoteError
-from hpcrun.schedulers.slurm import JobStatus
+from hpcrun.schedulers.status import JobStatus
 from hpcrun.transport.base import Transport
 
 

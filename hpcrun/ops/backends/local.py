@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcrun.ops.backends import log_file
-from hpcrun.schedulers.slurm import JobStatus
+from hpcrun.schedulers.status import JobStatus
 
 EXIT_FILE = ".hpcrun-exit"
 CANCEL_FILE = ".hpcrun-cancelled"
