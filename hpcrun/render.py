@@ -76,7 +76,15 @@ def _render(name: str, plan: JobPlan, site_templates: Path | None) -> str:
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise UsageError(f"template {where}: {exc.message}", _TEMPLATE_HINT) from None
     except jinja2.TemplateError as exc:
-        raise UsageError(f"template {name}: {exc}", _TEMPLATE_HINT) from None
+        raise UsageError(f"template {_failing_line(exc) or name}: {exc}", _TEMPLATE_HINT) from None
+
+
+def _failing_line(exc: BaseException) -> str | None:
+    """``file:line`` of the template frame that failed (jinja2 puts templates in tracebacks)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
 
 
 _TEMPLATE_HINT = (

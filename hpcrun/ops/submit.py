@@ -82,10 +82,8 @@ def _refresh_upstream_candidates(session: Session, workflow: Any, site: Any) -> 
     that ended (or still runs) unwatched is reused instead of submitted again."""
     from hpcrun.ops.track import refresh
 
-    names = {dep.workflow for dep in workflow.deps if dep.workflow}
-    candidates = [r for r in session.store.unfinished(site.name) if r.workflow in names]
-    if candidates:
-        refresh(session, candidates)
+    if workflow.deps:  # one poll for the whole site: tagged runs may be any workflow's
+        refresh(session, session.store.unfinished(site.name))
 
 
 def _record_stage_submit(

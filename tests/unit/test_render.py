@@ -59,8 +59,11 @@ def test_site_template_folder_overrides_builtin(tmp_path: Path) -> None:
 
 
 def test_undefined_template_variables_fail_loudly(tmp_path: Path) -> None:
-    write(tmp_path / "tpl" / "slurm" / "job.sh.j2", "{{ plan.no_such_field }}{{ nope }}")
-    with pytest.raises(UsageError, match="template slurm/job.sh.j2: .*no_such_field"):
+    write(
+        tmp_path / "tpl" / "slurm" / "job.sh.j2",
+        "#!/bin/bash\n\n{{ plan.no_such_field }}{{ nope }}",
+    )
+    with pytest.raises(UsageError, match=r"template .*/tpl/slurm/job.sh.j2:3: .*no_such_field"):
         render_job_script(
             JobPlan(run="r", workflow="w", site="s", scheduler="slurm", job_name="r"),
             tmp_path / "tpl",
@@ -229,3 +232,10 @@ def test_env_path_uses_the_python_that_runs(tmp_path: Path) -> None:
     expected = tmp_path / "root" / "envs" / f"py{version}-abc123"
     assert result.stdout.strip() == str(expected)
     assert "Python 3.99 is not installed here; using Python" in result.stderr
+
+
+def test_patch_versions_look_for_the_minor_interpreter() -> None:
+    plan = JobPlan(run="r", workflow="w", site="s", scheduler="slurm", job_name="r",
+                   python_version="3.10.4", file="a.py")  # fmt: skip
+    script = render_job_script(plan)
+    assert "for hpcrun_candidate in python3.10 python3; do" in script
