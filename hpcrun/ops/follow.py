@@ -23,6 +23,9 @@ class Backoff:
         return self.first if progressed else min(self.longest, current * self.factor)
 
 
+LOCAL_BACKOFF = Backoff(first=0.2, longest=2.0)
+
+
 def follow(
     session: Session,
     run: str,
@@ -35,9 +38,10 @@ def follow(
     """Poll until the run is final; write new log bytes to ``out`` (None: don't stream).
     Returns the final RunRecord."""
     store = session.store
-    backoff = backoff or Backoff()
     record = store.get(run)
     site = session.site_of(record)
+    # a local poll is a few file reads; a Slurm poll is a squeue on a shared controller
+    backoff = backoff or (LOCAL_BACKOFF if site.scheduler == "local" else Backoff())
     transport = session.transport(site)
     backend = session.backend(site)
     offset, interval, last_state, outage = 0, backoff.first, None, None
