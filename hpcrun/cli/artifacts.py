@@ -14,7 +14,7 @@ import click
 def artifacts(run: str, dest: Path | None) -> None:
     """Fetch RUN's declared artifacts and its OUTPUT_FOLDER. Files already fetched and
     unchanged are not transferred again."""
-    from hpcrun.cli.submit import _size, note
+    from hpcrun.cli.common import human_size, note
     from hpcrun.ops.artifacts import fetch_artifacts
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
@@ -22,5 +22,5 @@ def artifacts(run: str, dest: Path | None) -> None:
     with Session() as session:
         record = find_run(session, run)
         target, received = fetch_artifacts(session, record, dest)
-    note(f"{_size(received)} fetched")
+    note(f"{human_size(received)} fetched")
     click.echo(str(target))

@@ -9,7 +9,7 @@ import click
 @click.argument("run")
 def cancel(run: str) -> None:
     """Cancel RUN's job (scancel on Slurm; the whole process group on the local site)."""
-    from hpcrun.cli.submit import note
+    from hpcrun.cli.common import note
     from hpcrun.ops.runs import cancel_run, find_run
     from hpcrun.ops.session import Session
 

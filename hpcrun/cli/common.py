@@ -57,3 +57,27 @@ def file_and_workflow(arguments: Sequence[str]) -> tuple[Path | None, str]:
 
 def warn(message: str) -> None:
     click.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+def note(message: str) -> None:
+    """hpcrun's own progress lines, on stderr so stdout stays the job's output."""
+    click.secho(f"hpcrun: {message}", err=True, fg="cyan")
+
+
+def human_size(count: float) -> str:
+    if count < 1024:
+        return f"{count:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        count /= 1024
+        if count < 1024 or unit == "GiB":
+            break
+    return f"{count:.1f} {unit}"
+
+
+def exit_code_of(record: Any) -> int:
+    """The CLI's exit code for a finished run: the job's own, else 1 for any failure."""
+    if record.state == "completed":
+        return 0
+    if record.exit_code:
+        return int(record.exit_code) if 0 < int(record.exit_code) < 256 else 1
+    return 1

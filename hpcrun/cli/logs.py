@@ -13,7 +13,7 @@ import click
 def logs(run: str, follow_: bool) -> None:
     """Print RUN's output (stdout and stderr of the job). With -f, stream it until the run
     ends, then exit with the job's exit code; Ctrl-C stops following, not the run."""
-    from hpcrun.cli.submit import exit_code_of, note
+    from hpcrun.cli.common import exit_code_of, note
     from hpcrun.errors import EXIT_INTERRUPTED
     from hpcrun.ops.follow import follow
     from hpcrun.ops.runs import find_run

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from hpcrun.cli.common import parse_vars, site_option, var_option, warn
+from hpcrun.cli.common import (
+    exit_code_of,
+    human_size,
+    note,
+    parse_vars,
+    site_option,
+    var_option,
+    warn,
+)
 
 
 class TrailingArgsCommand(click.Command):
@@ -137,23 +145,11 @@ def submit(
             how = "waits for" if up.chained else "uses the artifacts of"
             note(f"{record.run} {how} {up.record.run} ({up.record.workflow})")
         note(f"submitted {record.run} to {record.site} (job {record.job_id}, "
-             f"{_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
+             f"{human_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
         if detach:
             click.echo(record.run)
             return
         sys.exit(attach(session, record.run))
-
-
-def note(message: str) -> None:
-    click.secho(f"hpcrun: {message}", err=True, fg="cyan")
-
-
-def _size(count: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    return f"{count} B"
 
 
 def attach(session: Any, run: str) -> int:
@@ -170,13 +166,5 @@ def attach(session: Any, run: str) -> int:
     dest, received = fetch_artifacts(session, record)
     note(f"{run} ended {record.state}" + (f" (exit code {record.exit_code})"
          if record.exit_code is not None else ""))  # fmt: skip
-    note(f"artifacts of {run} are in {dest} ({_size(received)} fetched)")
+    note(f"artifacts of {run} are in {dest} ({human_size(received)} fetched)")
     return exit_code_of(record)
-
-
-def exit_code_of(record: Any) -> int:
-    if record.state == "completed":
-        return 0
-    if record.exit_code:
-        return int(record.exit_code) if 0 < int(record.exit_code) < 256 else 1
-    return 1

@@ -11,7 +11,7 @@ import click
 def tag(run: str, name: str) -> None:
     """Point tag NAME at RUN (moving it if it pointed elsewhere). Workflows can then depend
     on it with deps: [":NAME"] or ["WORKFLOW:NAME"]."""
-    from hpcrun.cli.submit import note
+    from hpcrun.cli.common import note
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
 

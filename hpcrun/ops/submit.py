@@ -47,6 +47,7 @@ def dry_run(session: Session, request: SubmitRequest) -> PreparedJob:
 def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) -> Submitted:
     from hpcrun.ops import stage
     from hpcrun.ops.deps import find_upstream
+    from hpcrun.store import RunRecord
 
     store = session.store
     if request.request_key:
@@ -70,11 +71,40 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
     transport = session.transport(site)
     run_dir = stage.run_dir_for(transport, plan)
     previous = store.latest_upload(str(target.project_root), site.name)
+    # Held until the job id is recorded: a concurrent `ps` must not take this run for one
+    # whose submitter died.
     with holding(f"submit-{plan.run}"):
-        return _record_stage_submit(
-            session, request, target, prepared, site, site_path, run_dir, upstream,
-            previous.remote_dir if previous else None,
-        )  # fmt: skip
+        record = store.create_run(
+            RunRecord(
+                run=plan.run,
+                workflow=plan.workflow,
+                site=site.name,
+                site_config=str(site_path.resolve()),
+                remote_dir=run_dir,
+                workflows_file=str(target.workflows_file) if target.workflows_file else None,
+                project_root=str(target.project_root),
+                request_key=request.request_key,
+                depends_on=tuple(u.record.run for u in upstream),
+                working_dir=plan.working_dir,
+                artifacts=plan.artifacts,
+            )
+        )
+        submitting = False
+        try:
+            sent = _stage(transport, request, prepared, run_dir, upstream, previous)
+            submitting = True
+            after = [(u.record.job_id, u.record.remote_dir) for u in upstream if u.chained]
+            job_id = session.backend(site).submit(transport, run_dir, plan, after)
+        except HpcrunError as exc:
+            if submitting and isinstance(exc, TransportError):
+                # sbatch may or may not have run: the run folder's .jobid will tell (ps, logs)
+                reason = f"connection lost: {exc.message}"
+                store.update_state(record.run, "submitting", reason=reason)
+            else:
+                store.update_state(record.run, "failed", reason=exc.message, final=True)
+            raise
+        record = store.set_submitted(record.run, job_id)
+    return Submitted(record, prepared, sent, tuple(upstream))
 
 
 def _refresh_upstream_candidates(session: Session, workflow: Any, site: Any) -> None:
@@ -86,64 +116,30 @@ def _refresh_upstream_candidates(session: Session, workflow: Any, site: Any) -> 
         refresh(session, session.store.unfinished(site.name))
 
 
-def _record_stage_submit(
-    session: Session,
+def _stage(
+    transport: Any,
     request: SubmitRequest,
-    target: Any,
     prepared: PreparedJob,
-    site: Any,
-    site_path: Path,
     run_dir: str,
     upstream: Sequence[Any],
-    previous_run_dir: str | None,
-) -> Submitted:
+    previous: Any,
+) -> int:
+    """Everything on the cluster before sbatch; returns the bytes uploaded."""
     from hpcrun.ops import stage
-    from hpcrun.store import RunRecord
 
-    store, plan = session.store, prepared.plan
-    transport = session.transport(site)
-    record = store.create_run(
-        RunRecord(
-            run=plan.run,
-            workflow=plan.workflow,
-            site=site.name,
-            site_config=str(site_path.resolve()),
-            remote_dir=run_dir,
-            workflows_file=str(target.workflows_file) if target.workflows_file else None,
-            project_root=str(target.project_root),
-            request_key=request.request_key,
-            depends_on=tuple(u.record.run for u in upstream),
-            working_dir=plan.working_dir,
-            artifacts=plan.artifacts,
-        )
+    plan, site = prepared.plan, prepared.site
+    stage.make_run_dir(transport, run_dir)
+    sent = stage.upload_code(
+        transport, prepared.target.project_root, run_dir, previous.remote_dir if previous else None
     )
-    submitting = False
-    try:
-        stage.make_run_dir(transport, run_dir)
-        sent = stage.upload_code(transport, target.project_root, run_dir, previous_run_dir)
-        if request.inputs is not None:
-            sent += stage.upload_inputs(transport, request.inputs, run_dir)
-        for up in upstream:
-            stage.link_dependency(transport, run_dir, plan.working_dir, up)
-        if plan.env_key and site.env_build == "login":
-            from hpcrun.render import render_env_script
+    if request.inputs is not None:
+        sent += stage.upload_inputs(transport, request.inputs, run_dir)
+    for up in upstream:
+        stage.link_dependency(transport, run_dir, plan.working_dir, up)
+    if plan.env_key and site.env_build == "login":
+        from hpcrun.render import render_env_script
 
-            env_script = render_env_script(plan, site_templates_dir(site, site_path))
-            stage.build_env_on_login_node(transport, env_script, run_dir)
-        stage.write_job_script(transport, prepared.script, run_dir)
-        submitting = True
-        job_id = session.backend(site).submit(
-            transport,
-            run_dir,
-            plan,
-            [(u.record.job_id, u.record.remote_dir) for u in upstream if u.chained],
-        )
-    except HpcrunError as exc:
-        if submitting and isinstance(exc, TransportError):
-            # sbatch may or may not have run: the run folder's .jobid will tell (ps, logs).
-            store.update_state(record.run, "submitting", reason=f"connection lost: {exc.message}")
-        else:
-            store.update_state(record.run, "failed", reason=exc.message, final=True)
-        raise
-    record = store.set_submitted(record.run, job_id)
-    return Submitted(record, prepared, sent, tuple(upstream))
+        env_script = render_env_script(plan, site_templates_dir(site, prepared.site_path))
+        stage.build_env_on_login_node(transport, env_script, run_dir)
+    stage.write_job_script(transport, prepared.script, run_dir)
+    return sent

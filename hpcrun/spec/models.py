@@ -238,9 +238,6 @@ class BashWorkflow(WorkflowBase):
         return [value] if isinstance(value, str) else value
 
 
-Workflow = PythonWorkflow | BashWorkflow
-
-
 def env_pairs(workflow: WorkflowBase) -> list[tuple[str, str | None]]:
     """The workflow's environment in order; a bare ``NAME`` in ``env`` gives (NAME, None)."""
     pairs: list[tuple[str, str | None]] = list(workflow.environment.items())

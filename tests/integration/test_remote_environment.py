@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from tests.cli import hpcrun, ps_json
 from tests.integration.conftest import Cluster
-from tests.integration.remote import hpcrun, ps_json, site_variant, workflows
+from tests.integration.remote import site_variant, workflows
 from tests.wheels import build_wheel
 
 PY = "3.11"

@@ -12,9 +12,10 @@ from hpcrun.errors import RemoteError
 from hpcrun.ops.backends.slurm import SlurmBackend
 from hpcrun.plan import JobPlan
 from hpcrun.transport.local import LocalTransport
+from tests.cli import hpcrun, ps_json
 from tests.conftest import REPO
 from tests.integration.conftest import Cluster
-from tests.integration.remote import hpcrun, ps_json, site_variant
+from tests.integration.remote import site_variant
 
 EXAMPLE = REPO / "examples" / "quickstart" / "workflows.yaml"
 

@@ -6,9 +6,9 @@ import json
 import zipfile
 from pathlib import Path
 
+from tests.cli import hpcrun, ps_json
 from tests.conftest import write
 from tests.integration.conftest import Cluster
-from tests.integration.remote import hpcrun, ps_json
 
 
 def test_project_folder_with_inputs_on_slurm(cluster: Cluster, tmp_path: Path) -> None:

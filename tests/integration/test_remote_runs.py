@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import hpcrun, ps_json
 from tests.integration.conftest import Cluster
-from tests.integration.remote import hpcrun, ps_json, run_of, site_variant, wait_state, workflows
+from tests.integration.remote import run_of, site_variant, wait_state, workflows
 from tests.wheels import build_wheel
 
 PY = "3.11"  # the test cluster's python module

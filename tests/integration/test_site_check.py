@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.cli import hpcrun
 from tests.integration.conftest import Cluster
-from tests.integration.remote import hpcrun, site_variant
+from tests.integration.remote import site_variant
 
 
 def test_the_test_site_checks_out(cluster: Cluster) -> None:

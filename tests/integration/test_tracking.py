@@ -19,8 +19,9 @@ from hpcrun.ops.session import Session
 from hpcrun.ops.submit import SubmitRequest, submit
 from hpcrun.ops.track import refresh
 from hpcrun.transport import ssh as ssh_module
+from tests.cli import hpcrun
 from tests.integration.conftest import Cluster
-from tests.integration.remote import hpcrun, run_of, wait_state, workflows
+from tests.integration.remote import run_of, wait_state, workflows
 
 PY = "3.11"
 SLEEPER = f"""workflows:

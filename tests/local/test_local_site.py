@@ -6,34 +6,17 @@ No cluster is needed: these run the same job script a Slurm job gets, as a local
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.cli import hpcrun, ps_json
 from tests.conftest import REPO, write
 from tests.wheels import build_wheel
 
 EXAMPLE = REPO / "examples" / "quickstart" / "workflows.yaml"
-
-
-def hpcrun(
-    *args: str, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hpcrun", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy(),
-    )  # fmt: skip
-
-
-def ps_json() -> list[dict]:
-    result = hpcrun("ps", "-a", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):

@@ -10,8 +10,8 @@ from hpcrun.locks import holding
 from hpcrun.ops.session import Session
 from hpcrun.ops.track import refresh
 from hpcrun.store import RunRecord
+from tests.cli import hpcrun, ps_json
 from tests.conftest import write
-from tests.local.test_local_site import hpcrun, ps_json
 
 
 def test_ps_during_a_submission_leaves_it_alone(tmp_path: Path) -> None:

@@ -9,19 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import hpcrun
 from tests.conftest import DATA, write
 
 GOLDEN_PROJECT = DATA / "golden" / "project"
-
-
-def hpcrun(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hpcrun.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_help_lists_commands_without_heavy_imports() -> None:

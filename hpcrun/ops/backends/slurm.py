@@ -81,16 +81,14 @@ class SlurmBackend:
 
 
 KILLED = 128 + 9
-MEMORY_KILL = b"exceeded memory limit"
+MEMORY_KILL = "exceeded memory limit"
 
 
 def _memory_kill(transport: Transport, run_dir: str, job: str, status: Any) -> Any:
     """Without cgroups Slurm enforces --mem by SIGKILL (JobAcctGatherParams=OverMemoryKill)
     and records FAILED 0:9; slurmstepd's own message in the job log tells it apart."""
-    log = log_file(run_dir, job)
-    size = transport.run(["stat", "-c", "%s", log])
-    offset = max(0, int(size.stdout.strip()) - 8192) if size.ok and size.stdout.strip() else 0
-    if MEMORY_KILL in transport.read_from(log, offset):
+    tail = transport.run(["tail", "-c", "8192", log_file(run_dir, job)])  # one round trip
+    if MEMORY_KILL in tail.stdout:
         return replace(status, state="out_of_memory", reason="exceeded its memory limit")
     return status
 
