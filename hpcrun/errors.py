@@ -15,6 +15,13 @@ EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+# The job may be queued or running, but hpcrun lost track of it: the connection to the
+# cluster stayed lost longer than hpcrun retries (or broke while sbatch may have run), or
+# the job IS queued but recording it locally failed (disk full, database locked). Never 1
+# ("failed"), so a script neither reports a failure nor blindly submits again.
+# EX_TEMPFAIL of sysexits.h.
+EXIT_CONNECTION_LOST = 75
+EXIT_QUEUED_NOT_RECORDED = EXIT_CONNECTION_LOST
 
 
 class HpcrunError(Exception):
@@ -87,8 +94,31 @@ class ResolveError(UsageError):
     """The workflow asks for something the site cannot provide."""
 
 
+class QueuedNotRecordedError(HpcrunError):
+    """The scheduler accepted the job, but recording its id in the local database failed."""
+
+    exit_code = EXIT_QUEUED_NOT_RECORDED
+
+    def __init__(self, run: str, job_id: str, cause: HpcrunError | OSError) -> None:
+        self.run, self.job_id = run, job_id
+        reason = cause.message if isinstance(cause, HpcrunError) else str(cause)
+        super().__init__(
+            f"run {run} IS queued as job {job_id}, but recording it failed: {reason}",
+            "do not submit it again. Once the database can be written (free space, or let "
+            "the other process finish), run `hpcrun ps` with the same HPCRUN_HOME: it adopts "
+            f"job {job_id} from the run folder and tracks the run as usual",
+        )
+
+
 class RemoteError(HpcrunError):
     """The cluster, the connection or the scheduler failed."""
+
+
+class ConnectionLostError(RemoteError):
+    """The login node stayed unreachable: nothing is known about the job, which may still
+    be running (or, during a submission, may have been queued)."""
+
+    exit_code = EXIT_CONNECTION_LOST
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

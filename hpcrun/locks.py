@@ -1,5 +1,11 @@
 """Advisory file locks under $HPCRUN_HOME/locks: held by a process while it submits a run,
-so another hpcrun process can tell "still being submitted" from "its submitter died"."""
+so another hpcrun process can tell "still being submitted" from "its submitter died".
+
+A lock file exists only while its lock is held: the holder unlinks it before releasing.
+That is safe because a process that opened the file before the unlink and then wins the
+flock checks that the path still names the very file it locked (same inode); if not, it
+retries with the new file. So two holders never exist at once, and no files pile up.
+"""
 
 from __future__ import annotations
 
@@ -12,33 +18,66 @@ from pathlib import Path
 from hpcrun.paths import hpcrun_home
 
 
-def _lock_path(name: str) -> Path:
+def _lock_path(name: str, create_folder: bool = True) -> Path:
     folder = hpcrun_home() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
+    if create_folder:
+        folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{name}.lock"
+
+
+def _still_linked(fd: int, path: Path) -> bool:
+    """True if ``path`` still names the file open as ``fd`` (not unlinked or replaced)."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 @contextmanager
 def holding(name: str) -> Iterator[None]:
     """Hold the lock ``name`` for the duration of the block (released if the process dies)."""
-    fd = os.open(_lock_path(name), os.O_RDWR | os.O_CREAT, 0o600)
+    path = _lock_path(name)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _still_linked(fd, path):
+            break
+        os.close(fd)  # the previous holder removed it meanwhile: lock the new file
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)
+        # Unlink while still holding: a waiter on this inode then sees it is stale.
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def is_held(name: str) -> bool:
-    """True while another process holds ``name``."""
-    path = _lock_path(name)
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDWR)
+    """True while another process holds ``name``. Creates nothing."""
+    path = _lock_path(name, create_folder=False)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False  # holders keep their file, so no file means no holder
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        os.close(fd)
         return True
+    try:
+        if _still_linked(fd, path):
+            path.unlink()  # left by a holder that was killed; we hold it, so this is safe
+    except OSError:
+        pass  # a read-only locks folder: the stale file is harmless
     finally:
         os.close(fd)
     return False

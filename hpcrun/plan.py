@@ -17,9 +17,13 @@ class JobPlan:
     gres: str | None = None
     mem_mib: int | None = None
     cpus_per_task: int | None = None
+    # The per-job limit (#SBATCH --time, normalised D-HH:MM:SS/HH:MM:SS): the workflow's
+    # max_duration, else the site's defaults.time. (A run that spans several jobs would keep
+    # its total budget in a field of its own.)
     time: str | None = None
     account: str | None = None
     qos: str | None = None
+    constraint: str | None = None
     requeue: bool = False
     extra_directives: tuple[str, ...] = ()
     # environment on the cluster
@@ -28,9 +32,16 @@ class JobPlan:
     modules: tuple[str, ...] = ()
     python_version: str = "3.10"
     requirements: str | None = None  # path, relative to the working directory
-    env_key: str | None = (
-        None  # cached virtualenv: requirements hash (+ Python version at run time)
-    )
+    # The cached virtualenv (hpcrun.requirements): its key (the job script prefixes the
+    # Python that really runs), the normalised file it is built from, and whether this run
+    # rebuilds it. None: no environment is needed.
+    env_key: str | None = None
+    env_requirements: tuple[str, ...] = ()  # lines of the file the env is built from
+    env_constraints: tuple[str, ...] = ()  # lines of its constraints file (-c)
+    rebuild_env: bool = False
+    # The run's own code from the requirements, relative to the working directory:
+    python_path: tuple[str, ...] = ()  # folders put first on PYTHONPATH
+    own_installs: tuple[str, ...] = ()  # wheels/archives installed into the run folder
     env: tuple[tuple[str, str], ...] = ()
     # what runs
     working_dir: str | None = None

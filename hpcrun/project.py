@@ -2,7 +2,8 @@
 ``requirements.txt``, inputs in ``INPUT_FOLDER``, results from ``OUTPUT_FOLDER``.
 
 A zip is checked whole before anything is extracted: absolute paths, ``..`` and links
-are refused, so a hostile archive cannot write outside its folder.
+are refused, so a hostile archive cannot write outside its folder; sizes, member count and
+compression ratio are bounded (see ``hpcrun.archive``), so it cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -93,17 +94,27 @@ def extract_zip(path: Path) -> Path:
                 f"{path} has unsafe member paths, nothing was extracted: {', '.join(bad[:5])}",
                 "rebuild the zip with relative paths only (no '/', '..' or links)",
             )
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        from hpcrun.archive import check_limits, extract_bounded
+
+        check_limits(archive, path)  # before hashing or touching anything
+        digest = _file_digest(path)
         folder = hpcrun_home() / "projects" / digest
         target = folder / "tree"
         if not (folder / ".complete").exists():
-            target.mkdir(parents=True, exist_ok=True)
-            archive.extractall(target)
+            extract_bounded(archive, path, target)
             (folder / ".complete").touch()
     entries = [p for p in target.iterdir() if p.name != "__MACOSX"]
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]
     return target
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def project_workflow(project: Project) -> dict[str, Any]:

@@ -7,6 +7,7 @@ paths that may start with ``~``); templates never build shell text by concatenat
 from __future__ import annotations
 
 import shlex
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,17 @@ def comment(value: Any) -> str:
     return " ".join(str(value).splitlines())
 
 
-def _environment(extra_dirs: list[Path]) -> Any:
+@lru_cache(maxsize=16)
+def _environment(search_path: tuple[str, ...]) -> Any:
+    """One Jinja environment per template search path, for the life of the process: its
+    templates are compiled on first use only (compiling is ~99% of a render's cost)."""
     import jinja2
 
-    loader = jinja2.FileSystemLoader([str(d) for d in [*extra_dirs, data_dir("templates")]])
     env = jinja2.Environment(
-        loader=loader,
+        loader=jinja2.FileSystemLoader(list(search_path)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        auto_reload=False,  # a template file does not change under a running hpcrun
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -69,7 +73,8 @@ def _render(name: str, plan: JobPlan, site_templates: Path | None) -> str:
     """A broken site template is the user's to fix: say which file and line, no traceback."""
     import jinja2
 
-    env = _environment([site_templates] if site_templates else [])
+    dirs = [site_templates] if site_templates else []
+    env = _environment(tuple(str(d) for d in [*dirs, data_dir("templates")]))
     try:
         return env.get_template(name).render(plan=plan)
     except jinja2.TemplateSyntaxError as exc:

@@ -7,21 +7,22 @@ database at once, so it runs in WAL mode with a busy timeout and every write is 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from hpcrun.errors import HpcrunError
 from hpcrun.paths import hpcrun_home
+from hpcrun.store_faults import StoreError, busy_timeout_s, translate
 
 # The DESIGN.md contract states, plus the internal state before sbatch has answered.
 CONTRACT_STATES = (
@@ -39,7 +40,6 @@ CONTRACT_STATES = (
 SUBMITTING = "submitting"
 STATES = frozenset((*CONTRACT_STATES, SUBMITTING))
 
-BUSY_TIMEOUT_MS = 10_000
 _NAME_MAX = 24
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -85,8 +85,21 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class StoreError(HpcrunError):
-    """The local database refused an operation (duplicate run, unknown run, newer schema)."""
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _faults_explained(method: _F) -> _F:
+    """sqlite3 and OS errors leave the store as StoreErrors that name the file and the fix
+    (disk full, locked, corrupt, unusable HPCRUN_HOME), never as bare sqlite3 errors."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise translate(exc, self.path) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 def utc_now() -> str:
@@ -154,22 +167,21 @@ def sanitize_workflow_name(workflow: str) -> str:
 class Store:
     """Runs and tags in one SQLite file. Use as a context manager, or call ``close()``."""
 
+    @_faults_explained
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         parent = self.path.parent
+        if parent.exists() and not parent.is_dir():
+            raise translate(NotADirectoryError(20, "not a folder", str(parent)), self.path)
         if not parent.exists():
             # Only a folder we create is ours to restrict; runs may reference private paths.
             parent.mkdir(parents=True, exist_ok=True)
             os.chmod(parent, 0o700)
-        try:
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        timeout = busy_timeout_s()
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -200,7 +212,10 @@ class Store:
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite may already have rolled back by itself (e.g. on a full disk); a second
+            # ROLLBACK would fail and hide the real error.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
@@ -222,6 +237,7 @@ class Store:
                 db.execute(f"PRAGMA user_version = {number}")
 
     @property
+    @_faults_explained
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
@@ -240,6 +256,7 @@ class Store:
 
     # ---------------------------------------------------------------- runs
 
+    @_faults_explained
     def create_run(self, record: RunRecord) -> RunRecord:
         """Insert a new run; a StoreError if its name or request key is already used."""
         _check_state(record.state)
@@ -267,12 +284,15 @@ class Store:
             db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", values)
         return self._require(record.run)
 
+    @_faults_explained
     def get(self, run: str) -> RunRecord | None:
         return self._one("SELECT * FROM runs WHERE run = ?", (run,))
 
+    @_faults_explained
     def find_by_request_key(self, key: str) -> RunRecord | None:
         return self._one("SELECT * FROM runs WHERE request_key = ?", (key,))
 
+    @_faults_explained
     def set_submitted(self, run: str, job_id: str, submitted_at: str | None = None) -> RunRecord:
         """Record sbatch's job id; 'submitting' becomes 'pending' (a poller may be ahead)."""
         with self._write() as db:
@@ -284,6 +304,7 @@ class Store:
             )
         return self._require(run)
 
+    @_faults_explained
     def update_state(
         self,
         run: str,
@@ -314,6 +335,7 @@ class Store:
             )
         return self._require(run)
 
+    @_faults_explained
     def set_artifacts_dir(self, run: str, path: str | Path) -> RunRecord:
         with self._write() as db:
             db.execute(
@@ -322,6 +344,7 @@ class Store:
             )
         return self._require(run)
 
+    @_faults_explained
     def list_runs(self, include_finished: bool = True, limit: int | None = None) -> list[RunRecord]:
         """Newest first (rowid breaks ties within the same second)."""
         where = "" if include_finished else "WHERE final = 0"
@@ -330,6 +353,7 @@ class Store:
             return self._many(sql + " LIMIT ?", (int(limit),))
         return self._many(sql)
 
+    @_faults_explained
     def unfinished(self, site: str | None = None) -> list[RunRecord]:
         """Runs whose state must still be asked for: not final and submitted, or submitting."""
         sql = "SELECT * FROM runs WHERE final = 0 AND (job_id IS NOT NULL OR state = ?)"
@@ -339,6 +363,7 @@ class Store:
             params.append(site)
         return self._many(sql + " ORDER BY created_at, rowid", params)
 
+    @_faults_explained
     def latest_completed(self, workflow: str, site: str) -> RunRecord | None:
         return self._one(
             "SELECT * FROM runs WHERE workflow = ? AND site = ? AND state = 'completed'"
@@ -346,6 +371,7 @@ class Store:
             (workflow, site),
         )
 
+    @_faults_explained
     def latest_upload(self, project_root: str, site: str) -> RunRecord | None:
         """The newest run of the same project at the same site that got a run folder: its
         code/ is the base for hard-linking unchanged files into the next upload."""
@@ -355,6 +381,7 @@ class Store:
             (project_root, site),
         )
 
+    @_faults_explained
     def unique_run_name(self, workflow: str) -> str:
         """A short unused name like ``train-7f3k``; create_run still guards against races."""
         stem = sanitize_workflow_name(workflow)
@@ -374,10 +401,12 @@ class Store:
 
     # ---------------------------------------------------------------- tags
 
+    @_faults_explained
     def tag(self, run: str, name: str) -> None:
         """Point tag ``name`` at ``run``; an existing tag of that name moves."""
-        if not name.strip():
-            raise StoreError("a tag name cannot be empty")
+        from hpcrun.safepaths import check_name
+
+        check_name(name, "tag")  # deps name tags too: the same rule (a UsageError, exit 2)
         with self._write() as db:
             if not db.execute("SELECT 1 FROM runs WHERE run = ?", (run,)).fetchone():
                 raise StoreError(f"no run named '{run}'", "see `hpcrun ps -a` for the known runs")
@@ -388,6 +417,7 @@ class Store:
                 (name, run, utc_now()),
             )
 
+    @_faults_explained
     def resolve_tag(self, name: str, workflow: str | None = None) -> RunRecord | None:
         """The run tagged ``name`` (only if it belongs to ``workflow``, when given)."""
         sql = "SELECT runs.* FROM tags JOIN runs ON runs.run = tags.run WHERE tags.name = ?"
@@ -397,6 +427,7 @@ class Store:
             params.append(workflow)
         return self._one(sql, params)
 
+    @_faults_explained
     def tags_of(self, run: str) -> list[str]:
         rows = self._db.execute("SELECT name FROM tags WHERE run = ? ORDER BY name", (run,))
         return [row["name"] for row in rows.fetchall()]
@@ -414,6 +445,7 @@ __all__ = [
     "RunRecord",
     "Store",
     "StoreError",
+    "busy_timeout_s",
     "default_store",
     "sanitize_workflow_name",
     "utc_now",

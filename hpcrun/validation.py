@@ -75,6 +75,7 @@ def problems_from_validation(
             problems.append(Problem(location, label(loc), message, hint))
             continue
         location = source.locate((*base, *loc))
+        hint = (error.get("ctx") or {}).get("hint")  # a fix carried by the validator
         problems.append(Problem(location, label(loc), _clean_message(error), hint))
     return problems
 

@@ -14,13 +14,14 @@ import click
 def artifacts(run: str, dest: Path | None) -> None:
     """Fetch RUN's declared artifacts and its OUTPUT_FOLDER. Files already fetched and
     unchanged are not transferred again."""
-    from hpcrun.cli.common import human_size, note
+    from hpcrun.cli.common import human_size, note, warn_unsafe_links
     from hpcrun.ops.artifacts import fetch_artifacts
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
 
     with Session() as session:
         record = find_run(session, run)
-        target, received = fetch_artifacts(session, record, dest)
+        target, received, unsafe_links = fetch_artifacts(session, record, dest)
+    warn_unsafe_links(unsafe_links)
     note(f"{human_size(received)} fetched")
     click.echo(str(target))

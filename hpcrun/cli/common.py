@@ -59,6 +59,12 @@ def warn(message: str) -> None:
     click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
+def warn_unsafe_links(names: Sequence[str]) -> None:
+    """One warning per symlink an artifact fetch refused to recreate."""
+    for name in names:
+        warn(f"not fetched: {name} is a symlink pointing outside the artifacts folder")
+
+
 def note(message: str) -> None:
     """hpcrun's own progress lines, on stderr so stdout stays the job's output."""
     click.secho(f"hpcrun: {message}", err=True, fg="cyan")

@@ -12,7 +12,9 @@ import click
 @click.option("-f", "--follow", "follow_", is_flag=True, help="Keep streaming until the run ends.")
 def logs(run: str, follow_: bool) -> None:
     """Print RUN's output (stdout and stderr of the job). With -f, stream it until the run
-    ends, then exit with the job's exit code; Ctrl-C stops following, not the run."""
+    ends, then exit with the job's exit code; Ctrl-C stops following, not the run. A lost
+    connection is retried for up to $HPCRUN_RECONNECT_TIMEOUT seconds (default 600), then
+    it exits with 75 (the job may still be running)."""
     from hpcrun.cli.common import exit_code_of, note
     from hpcrun.errors import EXIT_INTERRUPTED
     from hpcrun.ops.follow import follow

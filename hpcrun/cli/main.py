@@ -6,6 +6,7 @@ stays fast (no pydantic, jinja2 or paramiko at start-up).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("hpcrun.cli.render", "render", "Print the batch script a workflow would submit."),
     "validate": ("hpcrun.cli.validate", "validate", "Check a workflows file, list every problem."),
     "submit": ("hpcrun.cli.submit", "submit", "Submit a workflow or project, and follow it."),
+    "run": ("hpcrun.cli.run", "run", "dstack's run python: run a Python file."),
     "ps": ("hpcrun.cli.ps", "ps", "List runs and their states."),
     "logs": ("hpcrun.cli.logs", "logs", "Print or follow a run's output."),
     "cancel": ("hpcrun.cli.cancel", "cancel", "Cancel a run."),
@@ -67,6 +69,26 @@ def _debugging(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("HPCRUN_DEBUG") == "1"
 
 
+# A full disk or an unwritable folder is the machine's doing, not a bug: say which file.
+_LOCAL_FAULTS = {
+    errno.ENOSPC: ("the disk is full", "free some space on that filesystem (see `df -h`)"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space, or ask for a larger quota"),
+    errno.EACCES: ("permission denied", "fix the permissions, or set HPCRUN_HOME elsewhere"),
+    errno.EROFS: ("the filesystem is read-only", "set HPCRUN_HOME to a writable folder"),
+    errno.EEXIST: ("a file is in the way of a folder", "move the file, or set HPCRUN_HOME"),
+    errno.ENOTDIR: (
+        "a part of the path is a file, not a folder",
+        "fix the path, or set HPCRUN_HOME",
+    ),
+}
+
+
+def _local_fault(exc: OSError) -> str:
+    what, hint = _LOCAL_FAULTS[exc.errno]
+    where = exc.filename if exc.filename is not None else "a local file"
+    return f"error: cannot use {where}: {what} ({exc.strerror})\n  hint: {hint}"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -82,6 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as exc:
+        if exc.errno not in _LOCAL_FAULTS or _debugging(args):
+            raise
+        click.echo(_local_fault(exc), err=True)
+        sys.exit(EXIT_RUNTIME)
     except Exception as exc:
         if _debugging(args):
             raise

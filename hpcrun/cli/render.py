@@ -43,7 +43,11 @@ def render(
     if output_dir is None:
         click.echo(prepared.script, nl=False)
         return
+    from hpcrun.safepaths import check_name, join_local
+
+    # the file name comes from the workflows file: it must stay a plain name inside -o DIR
+    name = check_name(prepared.plan.workflow, "workflow name")
     output_dir.mkdir(parents=True, exist_ok=True)
-    target = output_dir / f"{prepared.plan.workflow}.sbatch"
+    target = join_local(output_dir, f"{name}.sbatch", what="output file")
     target.write_text(prepared.script, encoding="utf-8")
     click.echo(str(target))

@@ -16,49 +16,35 @@ from hpcrun.cli.common import (
     site_option,
     var_option,
     warn,
+    warn_unsafe_links,
 )
 
 
 class TrailingArgsCommand(click.Command):
-    """Everything after ``--`` goes to the program, untouched by option parsing."""
+    """The program's words (after FILE.py, and after ``--``) are kept from option parsing;
+    the rule is in ``hpcrun.cli.program_args``."""
+
+    file_only = False  # `run python FILE`: the first word is the file, whatever its name
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--" in args:
-            at = args.index("--")
-            ctx.meta["program_args"] = tuple(args[at + 1 :])
-            args = args[:at]
+        from hpcrun.cli.program_args import option_table, split_program_args
+
+        options = option_table(self.get_params(ctx))
+        args, program = split_program_args(args, options, file_only=self.file_only)
+        if program is not None:
+            ctx.meta["program_args"] = tuple(program)
         return super().parse_args(ctx, args)
 
 
-def _target(arguments: tuple[str, ...]) -> tuple[Path | None, str | None]:
-    from hpcrun.errors import UsageError
-    from hpcrun.project import is_project_path
-    from hpcrun.spec.load import DEFAULT_FILES
+def _target(arguments: tuple[str, ...], file_only: bool) -> tuple[Path | None, str | None]:
+    from hpcrun.ops.target_choice import choose_target
 
-    if len(arguments) == 1:
-        name = arguments[0]
-        path = Path(name)
-        looks_like_path = "/" in name or path.suffix.lower() == ".zip"
-        has_default_file = any(p.is_file() for p in DEFAULT_FILES)
-        if not is_project_path(path) or (has_default_file and not looks_like_path):
-            return None, name  # a workflow of ./.dstack/workflows.yaml or ./workflows.yaml
-        inner = [path / p for p in DEFAULT_FILES if (path / p).is_file()]
-        if inner:
-            raise UsageError(
-                f"{path} holds {inner[0].relative_to(path)}: name the workflow to run",
-                f"hpcrun submit {inner[0]} WORKFLOW",
-            )
-        return path, None
-    if len(arguments) == 2:
-        return Path(arguments[0]), arguments[1]
-    raise UsageError(
-        "expected [FILE] WORKFLOW, or a project folder or zip",
-        "e.g. hpcrun submit workflows.yaml train, or hpcrun submit ./my-project/",
-    )
+    choice = choose_target(arguments, file_only=file_only)
+    return choice.path, choice.workflow
 
 
 @click.command(cls=TrailingArgsCommand, short_help="Submit a workflow and follow it.")
-@click.argument("arguments", nargs=-1, required=True, metavar="[FILE] WORKFLOW | PROJECT")
+@click.argument("arguments", nargs=-1, required=True, metavar="[FILE] WORKFLOW | PROJECT | FILE.py [ARGS]...")
 @site_option
 @var_option
 @click.option("-d", "--detach", is_flag=True, help="Return once submitted; print the run name.")
@@ -97,6 +83,8 @@ def _target(arguments: tuple[str, ...]) -> tuple[Path | None, str | None]:
 @click.option("--gpu-name", metavar="NAME", help="GPU model, e.g. A100.")
 @click.option("--gpu-memory", metavar="SIZE", help="Minimum GPU memory, e.g. 40GB.")
 @click.option("--shm-size", metavar="SIZE", help="Shared memory (/dev/shm), added to --memory.")
+@click.option("--rebuild-env", is_flag=True, default=None,
+              help="Build the Python environment afresh; later runs reuse it.")  # fmt: skip
 @click.option("--input", "inputs", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="A folder uploaded to the job's INPUT_FOLDER.")  # fmt: skip
 @click.pass_context
@@ -110,24 +98,27 @@ def submit(
     inputs: Path | None,
     **flags: Any,
 ) -> None:
-    """Submit WORKFLOW from FILE (default: .dstack/workflows.yaml, then workflows.yaml), or a
-    project folder or zip (main.py + requirements.txt), to SITE. Stays attached: streams
-    the output, fetches the artifacts at the end and exits with the job's exit code.
-    Arguments after -- go to the program."""
+    """Submit WORKFLOW from FILE (default: .dstack/workflows.yaml, then workflows.yaml), a
+    project folder or zip (main.py + requirements.txt), or a Python file (like dstack's
+    `run python FILE.py ARGS`: after the file, options hpcrun does not know go to the
+    program, and so does everything after --), to SITE. Stays attached: streams
+    the output, fetches the artifacts at the end and exits with the job's exit code; a lost
+    connection is retried for up to $HPCRUN_RECONNECT_TIMEOUT seconds (default 600), then
+    it exits with 75 (the job may still be running). Arguments after -- go to the program."""
     from hpcrun.ops.session import Session
     from hpcrun.ops.submit import SubmitRequest
     from hpcrun.ops.submit import dry_run as render_dry_run
     from hpcrun.ops.submit import submit as do_submit
     from hpcrun.spec.overrides import Overrides
 
-    path, workflow = _target(arguments)
+    path, workflow = _target(arguments, getattr(ctx.command, "file_only", False))
     program_args = ctx.meta.get("program_args")
     overrides = Overrides(
         requirements=flags["requirements"], env=flags["env"], artifacts=flags["artifacts"],
         working_dir=flags["working_dir"], interruptible=flags["interruptible"], cpu=flags["cpu"],
         memory=flags["memory"], gpu=flags["gpu"], gpu_name=flags["gpu_name"],
         gpu_memory=flags["gpu_memory"], shm_size=flags["shm_size"], args=program_args,
-        version=flags["version"],
+        version=flags["version"], rebuild_env=flags["rebuild_env"],
     )  # fmt: skip
     request = SubmitRequest(path, workflow, site, parse_vars(variables), overrides, inputs)
     with Session() as session:
@@ -157,13 +148,22 @@ def attach(session: Any, run: str) -> int:
     from hpcrun.errors import EXIT_INTERRUPTED
     from hpcrun.ops.artifacts import fetch_artifacts
     from hpcrun.ops.follow import follow
+    from hpcrun.ops.reconnect import Reconnecting
 
     try:
         record = follow(session, run, sys.stdout.buffer, on_event=note)
     except KeyboardInterrupt:
         note(f"detached; {run} keeps running. Re-attach with: hpcrun logs {run} -f")
         return EXIT_INTERRUPTED
-    dest, received = fetch_artifacts(session, record)
+    site = session.site_of(record)
+    reconnecting = Reconnecting(
+        site.login.host if site.login else site.name,
+        f"{run} ended {record.state} but its artifacts were not fetched",
+        f"fetch them with: hpcrun artifacts {run}",
+        note,
+    )  # the job has ended: a dropped connection only delays the fetch (it resumes)
+    dest, received, unsafe_links = reconnecting.call(lambda: fetch_artifacts(session, record))
+    warn_unsafe_links(unsafe_links)
     note(f"{run} ended {record.state}" + (f" (exit code {record.exit_code})"
          if record.exit_code is not None else ""))  # fmt: skip
     note(f"artifacts of {run} are in {dest} ({human_size(received)} fetched)")

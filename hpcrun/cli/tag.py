@@ -14,7 +14,9 @@ def tag(run: str, name: str) -> None:
     from hpcrun.cli.common import note
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
+    from hpcrun.safepaths import check_name
 
+    check_name(name, "tag")  # before anything is opened
     with Session() as session:
         record = find_run(session, run)
         session.store.tag(record.run, name)

@@ -6,30 +6,40 @@ transfers nothing new."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from hpcrun.ops.session import Session
 from hpcrun.paths import hpcrun_home
 
 
 def default_artifacts_dir(run: str) -> Path:
-    return hpcrun_home() / "artifacts" / run
+    from hpcrun.safepaths import check_name, join_local
+
+    return join_local(hpcrun_home() / "artifacts", check_name(run, "run name"), what="run name")
 
 
-def fetch_artifacts(session: Session, record: Any, dest: Path | None = None) -> tuple[Path, int]:
-    """Returns (local folder, bytes transferred)."""
+class FetchedArtifacts(NamedTuple):
+    folder: Path
+    received: int  # bytes transferred
+    unsafe_links: tuple[str, ...]  # symlinks pointing outside, not recreated (to warn about)
+
+
+def fetch_artifacts(session: Session, record: Any, dest: Path | None = None) -> FetchedArtifacts:
+    """Fetch the run's artifacts safely (see ``Transport.sync_down``)."""
+    from hpcrun.safepaths import check_relative, join_remote
+
     store = session.store
     target = (dest or (Path(record.artifacts_dir) if record.artifacts_dir else None)
               or default_artifacts_dir(record.run))  # fmt: skip
     target.mkdir(parents=True, exist_ok=True)
     transport = session.transport(session.site_of(record))
-    code_dir = f"{record.remote_dir}/code"
-    if record.working_dir:
-        code_dir = f"{code_dir}/{record.working_dir}"
-    received = 0
-    if record.artifacts:
-        received += transport.sync_down(code_dir, list(record.artifacts), target)
-    received += transport.sync_down(record.remote_dir, ["output"], target)
+    # recorded values may predate today's checks: each stays inside the run folder
+    code_dir = join_remote(record.remote_dir, "code", record.working_dir, what="working_dir")
+    artifacts = [check_relative(path, "artifact path") for path in record.artifacts or ()]
+    fetched = [transport.sync_down(code_dir, artifacts, target)] if artifacts else []
+    fetched.append(transport.sync_down(record.remote_dir, ["output"], target))
+    received = sum(part.received for part in fetched)
+    unsafe = tuple(name for part in fetched for name in part.unsafe_links)
     if dest is None or record.artifacts_dir is None:
         store.set_artifacts_dir(record.run, target.resolve())
-    return target, received
+    return FetchedArtifacts(target, received, unsafe)

@@ -16,10 +16,14 @@ from hpcrun.transport.base import Shell
 
 def check_script(session: Session, prepared: PreparedJob) -> str:
     """What sbatch says about the script (e.g. where and when it would start)."""
+    from hpcrun.ops.capacity import refuse_over_capacity
+
     site = prepared.site
     if site.scheduler != "slurm":
-        return f"site '{site.name}' runs jobs locally: nothing to ask a scheduler"
+        refuse_over_capacity(prepared, None)  # against this machine
+        return f"site '{site.name}' runs jobs locally: it fits this machine"
     transport = session.transport(site)
+    refuse_over_capacity(prepared, transport)  # sbatch --test-only may accept it anyway
     folder = f"{remote_root(transport, prepared.plan)}/tmp"
     script = f"{folder}/check-{uuid.uuid4().hex[:12]}.sh"
     transport.put_text(prepared.script, script, mode=0o700)

@@ -33,6 +33,89 @@ def _latest_unfinished(store: Any, workflow: str, site: str) -> Any:
     return runs[-1] if runs else None
 
 
+def in_file(loaded: Any, workflow: str | None) -> bool:
+    """Defined in the workflows file (even if broken: submitting it then says why)."""
+    return loaded is not None and workflow is not None and workflow in loaded.names
+
+
+def needs_record(loaded: Any, dep: Any) -> bool:
+    """Only a recorded run can satisfy ``dep``: it names a tag, or a workflow not in the
+    file (an in-file workflow is submitted first when no run of it exists)."""
+    return bool(dep.tag and dep.tag != "latest") or not in_file(loaded, dep.workflow)
+
+
+def recorded_run(store: Any, dep: Any, site_name: str) -> Any:
+    """The recorded run that satisfies ``dep`` at ``site_name`` without submitting anything:
+    the tagged run for ``name:tag``/``:tag``, else the latest completed (or still queued)
+    run of the workflow. None if there is none (or no store yet)."""
+    if store is None:
+        return None
+    if dep.tag and dep.tag != "latest":
+        return store.resolve_tag(dep.tag, dep.workflow)
+    return store.latest_completed(dep.workflow, site_name) or _latest_unfinished(
+        store, dep.workflow, site_name
+    )
+
+
+def unsatisfied(dep: Any, workflows_file: Any, site_name: str) -> UsageError:
+    """The error for a dependency that neither a recorded run nor the file can satisfy;
+    the same words for ``validate`` and ``submit``."""
+    if dep.tag and dep.tag != "latest":
+        of = f" of workflow '{dep.workflow}'" if dep.workflow else ""
+        return UsageError(
+            f"dependency '{dep.text}': no run{of} is tagged '{dep.tag}'",
+            "tag a finished run with: hpcrun tag RUN " + dep.tag,
+        )
+    return UsageError(
+        f"dependency '{dep.text}': no workflow named '{dep.workflow}' in {workflows_file} "
+        f"and no completed run of it at site '{site_name}'",
+        "check the name under deps:, or run that workflow at this site first",
+    )
+
+
+def find_cycle(loaded: Any, start: str) -> list[str] | None:
+    """A dependency cycle through ``start`` among the file's workflows (``a -> b -> a``), or
+    None. Only untagged (or ``:latest``) deps on workflows of the file can form one."""
+
+    def next_of(name: str) -> list[str]:
+        workflow = loaded.workflows.get(name)
+        if workflow is None:
+            return []
+        return [
+            d.workflow
+            for d in workflow.deps
+            if d.workflow and (not d.tag or d.tag == "latest") and d.workflow in loaded.names
+        ]
+
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        name, path = stack.pop()
+        for following in next_of(name):
+            if following == start:
+                return [*path, start]
+            if following not in seen:
+                seen.add(following)
+                stack.append((following, [*path, following]))
+    return None
+
+
+def cycle_error(cycle: Sequence[str]) -> UsageError:
+    return UsageError(f"dependency cycle: {' -> '.join(cycle)}", "remove one of the deps")
+
+
+def dependency_errors(loaded: Any, name: str, store: Any, site_name: str) -> list[UsageError]:
+    """What ``submit`` would refuse about workflow ``name``'s deps before submitting
+    anything: a cycle, or a dependency no recorded run and no workflow of the file satisfies.
+    ``validate`` reports exactly these."""
+    cycle = find_cycle(loaded, name)
+    errors = [cycle_error(cycle)] if cycle else []
+    for dep in loaded.workflows[name].deps:
+        if needs_record(loaded, dep) and recorded_run(store, dep, site_name) is None:
+            errors.append(unsatisfied(dep, loaded.path, site_name))
+    return errors
+
+
 def find_upstream(
     store: Any,
     target: Any,
@@ -41,32 +124,19 @@ def find_upstream(
     chain: Sequence[str],
 ) -> list[Upstream]:
     """One ``Upstream`` per dependency of ``target.workflow``; may submit dependencies."""
+    if not chain and target.loaded is not None:
+        cycle = find_cycle(target.loaded, target.workflow.name)
+        if cycle:  # refused whatever runs exist, as validate does
+            raise cycle_error(cycle)
     result = []
     for dep in target.workflow.deps:
         if dep.workflow and dep.workflow in (*chain, target.workflow.name):
-            cycle = " -> ".join((*chain, target.workflow.name, dep.workflow))
-            raise UsageError(f"dependency cycle: {cycle}", "remove one of the deps")
-        if dep.tag and dep.tag != "latest":
-            record = store.resolve_tag(dep.tag, dep.workflow)
-            if record is None:
-                of = f" of workflow '{dep.workflow}'" if dep.workflow else ""
-                raise UsageError(
-                    f"no run{of} is tagged '{dep.tag}' (dependency '{dep.text}')",
-                    "tag a finished run with: hpcrun tag RUN " + dep.tag,
-                )
-        else:
-            record = store.latest_completed(dep.workflow, site.name) or _latest_unfinished(
-                store, dep.workflow, site.name
-            )
-            if record is None:
-                if _spec_of(target, dep.workflow) is None:
-                    raise UsageError(
-                        f"dependency '{dep.text}': no workflow named '{dep.workflow}' in "
-                        f"{target.workflows_file} and no completed run of it at site "
-                        f"'{site.name}'",
-                        "check the name under deps:",
-                    )
-                record = submit_dependency(dep.workflow)
+            raise cycle_error((*chain, target.workflow.name, dep.workflow))
+        record = recorded_run(store, dep, site.name)
+        if record is None:
+            if needs_record(target.loaded, dep):
+                raise unsatisfied(dep, target.workflows_file, site.name)
+            record = submit_dependency(dep.workflow)
         if record.state not in UNFINISHED and record.state != "completed":
             raise UsageError(
                 f"dependency '{dep.text}': run {record.run} ended '{record.state}'",

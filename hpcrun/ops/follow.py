@@ -1,4 +1,7 @@
-"""Follow a run: stream its log as it is written and report state changes until it ends."""
+"""Follow a run: stream its log as it is written and report state changes until it ends.
+
+A lost connection to the login node is ridden out (``ops.reconnect``): streaming resumes
+at the same offset once it is back; past the limit, ConnectionLostError (exit code 75)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from hpcrun.ops.reconnect import Reconnecting
 from hpcrun.ops.session import Session
 from hpcrun.ops.track import refresh
+from hpcrun.transport.base import TransportError
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,21 @@ def follow(
     transport = session.transport(site)
     backend = session.backend(site)
     offset, interval, last_state, outage = 0, backoff.first, None, None
+    reconnecting = Reconnecting(
+        site.login.host if site.login else site.name,
+        f"{run} may still be running",
+        f"re-attach with: hpcrun logs {run} -f",
+        on_event,
+    )
     while True:
-        report = refresh(session, [record]) if not record.final else None
+        try:
+            report, chunk = _poll(
+                session, record, offset if out is not None else None, transport, backend
+            )
+        except TransportError as error:
+            sleep(reconnecting.failed(error))  # never concludes anything about the job
+            continue
+        reconnecting.succeeded()
         record = store.get(run)
         if report and report.unavailable and outage is None:
             outage = next(iter(report.unavailable.values()))
@@ -55,14 +73,12 @@ def follow(
             outage = None
             on_event("the scheduler answers again")
         progressed = False
-        if out is not None and record.job_id:
+        if out is not None and chunk:
             # the log first: a final state is announced after the lines that led to it
-            chunk = transport.read_from(backend.log_path(record.remote_dir, record.job_id), offset)
-            if chunk:
-                out.write(chunk)
-                out.flush()
-                offset += len(chunk)
-                progressed = True
+            out.write(chunk)
+            out.flush()
+            offset += len(chunk)
+            progressed = True
         if record.state != last_state:
             on_event(f"{record.run}: {record.state}")
             last_state = record.state
@@ -70,3 +86,17 @@ def follow(
             return record
         interval = backoff.next(interval, progressed)
         sleep(interval)
+
+
+def _poll(
+    session: Session, record: Any, offset: int | None, transport: Any, backend: Any
+) -> tuple[Any, bytes]:
+    """One refresh and the log's new bytes from ``offset`` (None: not wanted);
+    TransportError when the login node is lost."""
+    report = refresh(session, [record]) if not record.final else None
+    if report and report.lost:
+        raise TransportError(next(iter(report.lost.values())))
+    record = session.store.get(record.run)
+    if offset is None or not record.job_id:
+        return report, b""
+    return report, transport.read_from(backend.log_path(record.remote_dir, record.job_id), offset)

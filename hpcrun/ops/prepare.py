@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,11 @@ class Target:
     project_root: Path
     workflows_file: Path | None = None
     loaded: Any = None  # the WorkflowFile, for dependencies and located errors
+    # A project folder or a bare file: no 'version:' was written, the site's default
+    # Python applies unless --python is given.
+    site_python: bool = False
+    # Command-line values the target already holds (see hpcrun.bare_file): not re-applied.
+    consumed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,27 +56,46 @@ def load_target(
     path: Path | None,
     workflow_name: str | None,
     variables: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Target:
     """``path`` is a workflows file (default: found in the current folder), or a project
-    folder or zip when no workflow name is given."""
+    folder, zip or Python file when no workflow name is given."""
     from hpcrun.project import is_project_path, load_project, project_workflow
 
     if workflow_name is None:
-        if path is None or not is_project_path(path):
+        if path is None or not (is_project_path(path) or path.is_file()):
             raise UsageError(
                 "name the workflow to run",
-                "hpcrun submit [FILE] WORKFLOW, or hpcrun submit PROJECT_FOLDER_OR_ZIP",
+                "hpcrun submit [FILE] WORKFLOW, or hpcrun submit PROJECT_FOLDER_OR_ZIP_OR_FILE.py",
             )
         from hpcrun.spec.models import PythonWorkflow
 
+        if not is_project_path(path):  # a bare file: dstack's `run python FILE`
+            return _bare_file_target(path, overrides or Overrides())
         project = load_project(path)
         workflow = PythonWorkflow.model_validate(project_workflow(project))
-        return Target(workflow, project.root)
+        return Target(workflow, project.root, site_python=True)
     from hpcrun.spec.load import load_workflows
 
     file = resolve_workflows_file(path)
     loaded = load_workflows(file, variables or {})
     return Target(loaded.get(workflow_name), loaded.project_root, file, loaded)
+
+
+def _bare_file_target(path: Path, overrides: Overrides) -> Target:
+    from pydantic import ValidationError
+
+    from hpcrun.bare_file import load_bare_file
+    from hpcrun.spec.models import PythonWorkflow
+
+    bare = load_bare_file(path, Path.cwd(), requirements=overrides.requirements,
+                          working_dir=overrides.working_dir)  # fmt: skip
+    try:
+        workflow = PythonWorkflow.model_validate(bare.data)
+    except ValidationError as exc:  # paths were checked already; this is a safety net
+        problems = "; ".join(str(e["msg"]) for e in exc.errors(include_url=False))
+        raise UsageError(f"{path}: {problems}") from None
+    return Target(workflow, bare.root, site_python=True, consumed=bare.consumed)
 
 
 def site_templates_dir(site: Any, site_path: Path) -> Path | None:
@@ -89,19 +113,27 @@ def build_job(
     overrides: Overrides | None = None,
     submit_env: Mapping[str, str] | None = None,
 ) -> PreparedJob:
+    from hpcrun.ops.requirements_files import read_requirements
     from hpcrun.render import render_job_script
     from hpcrun.site.resolve import resolve
 
-    workflow = apply_overrides(target.workflow, overrides or Overrides())
-    target = Target(workflow, target.project_root, target.workflows_file, target.loaded)
-    work_dir = target.project_root / (workflow.working_dir or "")
+    overrides = overrides or Overrides()
+    if target.consumed:
+        overrides = replace(overrides, **dict.fromkeys(target.consumed))
+    if target.site_python and overrides.version is None:
+        overrides = replace(overrides, version=site.default_python())
+    workflow = apply_overrides(target.workflow, overrides)
+    target = replace(target, workflow=workflow)
+    work_dir = working_folder(target)
     check_exists(target, "file", work_dir)
-    requirements_text = check_exists(target, "requirements", work_dir)
+    check_exists(target, "requirements", work_dir)
+    requirements = read_requirements(target, work_dir)
     plan = resolve(
         workflow,
         site,
         run=run,
-        requirements_text=requirements_text,
+        requirements=requirements,
+        rebuild_env=bool(overrides and overrides.rebuild_env),
         submit_env=os.environ if submit_env is None else submit_env,
     )
     script = render_job_script(plan, site_templates_dir(site, site_path))
@@ -128,13 +160,38 @@ def prepare(
     )  # fmt: skip
 
 
+def working_folder(target: Target) -> Path:
+    """The workflow's working_dir inside the project (checked: it may not lead outside,
+    through '..' or a symlink)."""
+    from hpcrun.safepaths import UnsafePathError, join_local
+
+    working_dir = target.workflow.working_dir
+    try:
+        return join_local(target.project_root, working_dir, what="working_dir")
+    except UnsafePathError as exc:
+        if target.loaded is not None:
+            raise target.loaded.problem(
+                target.workflow.name, "working_dir", exc.message, exc.hint
+            ) from None
+        raise
+
+
 def check_exists(target: Target, field: str, work_dir: Path) -> str | None:
-    """The file a workflow field names must exist before anything is rendered or sent."""
+    """The file a workflow field names must exist, inside the project, before anything is
+    rendered or sent (a symlink out of the project is refused, not read)."""
+    from hpcrun.safepaths import UnsafePathError, join_local
+
     workflow = target.workflow
     relative = getattr(workflow, field, None)
     if relative is None:
         return None
-    path = work_dir / relative
+    try:
+        path = join_local(target.project_root, _under(work_dir, target.project_root, relative),
+                          what=field)  # fmt: skip
+    except UnsafePathError as exc:
+        if target.loaded is not None:
+            raise target.loaded.problem(workflow.name, field, exc.message, exc.hint) from None
+        raise
     if not path.is_file():
         message = f"'{relative}' does not exist (looked in {work_dir})"
         hint = (
@@ -145,3 +202,9 @@ def check_exists(target: Target, field: str, work_dir: Path) -> str | None:
             raise target.loaded.problem(workflow.name, field, message, hint)
         raise UsageError(f"{field}: {message}", hint)
     return path.read_text(encoding="utf-8", errors="replace") if field == "requirements" else None
+
+
+def _under(work_dir: Path, project_root: Path, relative: str) -> str:
+    """``relative`` (from the working folder) as a path relative to the project root."""
+    inside = work_dir.resolve().relative_to(project_root.resolve())
+    return (inside / relative).as_posix() if inside.parts else relative

@@ -29,8 +29,16 @@ def cancel_run(session: Session, record: Any, wait: float = 15.0) -> Any:
     if record.final:
         return record
     if not record.job_id:
-        return store.update_state(record.run, "cancelled", reason="cancelled before submission",
-                                  final=True)  # fmt: skip
+        # being submitted, or in doubt (ops.in_doubt): a job may still appear, so calling
+        # the run cancelled now could leave that job running untracked
+        from hpcrun.errors import RemoteError
+
+        raise RemoteError(
+            f"{record.run} has no job id yet ({record.state_reason or 'being submitted'}), "
+            "so there is nothing to cancel yet",
+            f"retry once `hpcrun ps` shows it with a job id (then: hpcrun cancel {record.run}), "
+            "or closed because nothing was queued",
+        )
     site = session.site_of(record)
     session.backend(site).cancel(session.transport(site), {record.job_id: record.remote_dir})
     deadline = time.monotonic() + wait

@@ -1,5 +1,9 @@
 """One CLI invocation's resources: the store, loaded sites, and ONE open transport per
-site, reused for every command the invocation runs and closed at the end."""
+login, reused for every command the invocation runs and closed at the end.
+
+Transports are keyed by what they connect to (the resolved login, or "this machine"), not
+by the site's ``name:``: two site configs may share a name and still reach different
+places, and two configs of the same login may share the connection."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ class Session:
     def __init__(self) -> None:
         self._store: Any = None
         self._sites: dict[str, tuple[Any, Path]] = {}
-        self._transports: dict[str, Any] = {}
+        self._transports: dict[tuple[Any, ...], Any] = {}
 
     def __enter__(self) -> Session:
         return self
@@ -46,11 +50,12 @@ class Session:
         return self.site(record.site_config)[0]
 
     def transport(self, site: Any) -> Any:
-        if site.name not in self._transports:
+        key = transport_key(site)
+        if key not in self._transports:
             from hpcrun.transport.factory import open_transport
 
-            self._transports[site.name] = open_transport(site)
-        return self._transports[site.name]
+            self._transports[key] = open_transport(site)
+        return self._transports[key]
 
     def backend(self, site: Any) -> Any:
         from hpcrun.ops.backends import backend_for
@@ -64,3 +69,11 @@ class Session:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def transport_key(site: Any) -> tuple[Any, ...]:
+    """What a site's transport connects to: this machine, or every field of its login (host,
+    port, user, identity, known_hosts, proxy, transport kind), as open_transport uses them."""
+    if site.scheduler == "local" or site.login is None:
+        return ("local",)
+    return ("login", *sorted(site.login.model_dump().items()))

@@ -36,6 +36,11 @@ def check_site(session: Session, site_name: str | None) -> list[Check]:
     checks.append(Check("remote_root", writable.ok, root, hint))
     if site.scheduler == "slurm":
         checks.extend(_slurm_checks(transport, site))
+        checks.extend(_node_checks(transport))
+    else:
+        from hpcrun.ops.capacity import this_machine
+
+        checks.append(Check("this machine", True, this_machine().describe()))
     checks.extend(_module_checks(transport, site))
     return checks
 
@@ -69,6 +74,18 @@ def _slurm_checks(transport: Any, site: Any) -> list[Check]:
         hint = None if gpu.gres in gres else f"gres types here: {types}"
         checks.append(Check(f"gpu {label}", gpu.gres in gres, f"gres gpu:{gpu.gres}", hint))
     return checks
+
+
+def _node_checks(transport: Any) -> list[Check]:
+    """The largest node of each partition: what `render --check` compares jobs against."""
+    from hpcrun.ops.capacity import site_capacity
+    from hpcrun.schedulers.slurm_nodes import summary
+
+    try:
+        capacity = site_capacity(transport)
+    except HpcrunError as exc:
+        return [Check("nodes", False, exc.message, "hpcrun needs `sinfo --Node` to work")]
+    return [Check(f"nodes {name}", True, text) for name, text in summary(capacity).items()]
 
 
 def _module_checks(transport: Any, site: Any) -> list[Check]:

@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from hpcrun.errors import UsageError
 from hpcrun.ignore import project_files
 from hpcrun.transport.base import Shell, Transport, ensure, expand_home
 
@@ -20,7 +21,9 @@ def remote_root(transport: Transport, plan: Any) -> str:
 
 
 def run_dir_for(transport: Transport, plan: Any) -> str:
-    return f"{remote_root(transport, plan)}/runs/{plan.run}"
+    from hpcrun.safepaths import check_name, join_remote
+
+    return join_remote(f"{remote_root(transport, plan)}/runs", check_name(plan.run, "run name"))
 
 
 def make_run_dir(transport: Transport, run_dir: str) -> None:
@@ -63,25 +66,59 @@ def build_env_on_login_node(transport: Transport, env_script: str, run_dir: str)
     ensure(transport.run(Shell(code), timeout=1800), "building the Python environment")
 
 
+# Run on the cluster before each link: the target's folder must resolve (symlinks followed,
+# as the shell would follow them) inside this run's folder, so `rm -rf` never reaches out
+# through a link in the uploaded tree. $1 run folder, $2 link source, $3 link target.
+_LINK_SCRIPT = r"""
+set -e
+source=$2 target=$3
+root=$(cd -- "$1" && pwd -P)
+inside() {
+  real=$(cd -- "$1" && pwd -P) || return 1
+  case "$real/" in "$root"/*) return 0 ;; esac
+  echo "hpcrun: refusing to link $target: $1 is $real, outside the run folder $root" >&2
+  return 1
+}
+parent=${target%/*}
+probe=$parent
+while [ ! -e "$probe" ] && [ ! -L "$probe" ]; do
+  next=${probe%/*}
+  [ "$next" != "$probe" ] || { echo "hpcrun: no folder of $target exists" >&2; exit 3; }
+  probe=$next
+done
+inside "$probe" || exit 3
+mkdir -p -- "$parent"
+inside "$parent" || exit 3
+rm -rf -- "$target"
+ln -s -- "$source" "$target"
+"""
+
+
 def link_dependency(transport: Transport, run_dir: str, working_dir: str | None, up: Any) -> None:
     """Make an upstream run's artifacts appear in this run's tree, on the cluster, with no
     round trip through the laptop: symlinks into its run folder (they resolve once a
     chained upstream job has written them). Its OUTPUT_FOLDER appears as
-    ``input/<workflow>``."""
+    ``input/<workflow>``.
 
-    def under(folder: str, sub: str | None, path: str) -> str:
-        return "/".join(part for part in (folder, "code", sub, path) if part)
+    Every path is checked here to stay inside its run folder (names and paths may come
+    from an old record or a hostile file), and again on the cluster, where symlinks are
+    visible, before anything is removed."""
+    from hpcrun.safepaths import check_name, join_remote
 
+    upstream_dir = up.record.remote_dir
     links = [
-        (under(up.record.remote_dir, up.working_dir, p), under(run_dir, working_dir, p))
+        (
+            join_remote(upstream_dir, "code", up.working_dir, p, what="artifact path"),
+            join_remote(run_dir, "code", working_dir, p, what="artifact path"),
+        )
         for p in up.paths
     ]
-    links.append((f"{up.record.remote_dir}/output", f"{run_dir}/input/{up.record.workflow}"))
-    commands = ["set -e"]
+    workflow = check_name(up.record.workflow, "dependency workflow name")
+    links.append((join_remote(upstream_dir, "output"), join_remote(run_dir, "input", workflow)))
+    commands = []
     for source, target in links:
-        parent = shlex.quote(target.rsplit("/", 1)[0])
-        commands.append(
-            f"mkdir -p {parent} && rm -rf {shlex.quote(target)}"
-            f" && ln -s {shlex.quote(source)} {shlex.quote(target)}"
-        )
-    ensure(transport.run(Shell("\n".join(commands))), f"linking the artifacts of {up.record.run}")
+        if target == run_dir:
+            raise UsageError(f"refusing to replace {target} with a link")
+        args = " ".join(shlex.quote(a) for a in ("hpcrun-link", run_dir, source, target))
+        commands.append(f"bash -c {shlex.quote(_LINK_SCRIPT)} {args}")
+    ensure(transport.run(Shell(" && ".join(commands))), f"linking the artifacts of {up.record.run}")

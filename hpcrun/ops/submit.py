@@ -7,8 +7,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hpcrun.errors import HpcrunError
+from hpcrun.errors import ConnectionLostError, HpcrunError, QueuedNotRecordedError
 from hpcrun.locks import holding
+from hpcrun.ops.backends import SchedulerUnavailable
 from hpcrun.ops.prepare import PreparedJob, build_job, load_target, site_templates_dir
 from hpcrun.ops.session import Session
 from hpcrun.spec.overrides import Overrides
@@ -37,7 +38,7 @@ class Submitted:
 
 def dry_run(session: Session, request: SubmitRequest) -> PreparedJob:
     """What ``submit`` would send, without connecting or recording anything."""
-    target = load_target(request.target, request.workflow, request.variables)
+    target = load_target(request.target, request.workflow, request.variables, request.overrides)
     site, site_path = session.site(request.site)
     return build_job(
         target, site, site_path, run=f"{target.workflow.name}-dryrun", overrides=request.overrides
@@ -46,6 +47,7 @@ def dry_run(session: Session, request: SubmitRequest) -> PreparedJob:
 
 def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) -> Submitted:
     from hpcrun.ops import stage
+    from hpcrun.ops.capacity import with_capacity_warnings
     from hpcrun.ops.deps import find_upstream
     from hpcrun.store import RunRecord
 
@@ -54,7 +56,7 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
         existing = store.find_by_request_key(request.request_key)
         if existing is not None:
             return Submitted(existing, dry_run(session, request), 0, reused=True)
-    target = load_target(request.target, request.workflow, request.variables)
+    target = load_target(request.target, request.workflow, request.variables, request.overrides)
     site, site_path = session.site(request.site)
     prepared = build_job(
         target, site, site_path, run=store.unique_run_name(target.workflow.name),
@@ -69,8 +71,11 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
     _refresh_upstream_candidates(session, target.workflow, site)
     upstream = find_upstream(store, target, site, submit_dependency, chain)
     transport = session.transport(site)
+    prepared = with_capacity_warnings(prepared, transport)  # one sinfo on a Slurm site
     run_dir = stage.run_dir_for(transport, plan)
     previous = store.latest_upload(str(target.project_root), site.name)
+    if previous is not None and previous.site_config != str(site_path.resolve()):
+        previous = None  # another config of the same name: maybe another machine
     # Held until the job id is recorded: a concurrent `ps` must not take this run for one
     # whose submitter died.
     with holding(f"submit-{plan.run}"):
@@ -96,14 +101,31 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
             after = [(u.record.job_id, u.record.remote_dir) for u in upstream if u.chained]
             job_id = session.backend(site).submit(transport, run_dir, plan, after)
         except HpcrunError as exc:
-            if submitting and isinstance(exc, TransportError):
-                # sbatch may or may not have run: the run folder's .jobid will tell (ps, logs)
-                reason = f"connection lost: {exc.message}"
+            if submitting and isinstance(exc, (TransportError, SchedulerUnavailable)):
+                # sbatch may or may not have queued it: the run stays in doubt until the
+                # run folder's .jobid or Slurm (by the job's name) tells (ops.in_doubt)
+                reason = f"in doubt: {exc.message}; hpcrun will adopt it if Slurm queues it"
                 store.update_state(record.run, "submitting", reason=reason)
-            else:
-                store.update_state(record.run, "failed", reason=exc.message, final=True)
+                raise ConnectionLostError(
+                    f"{exc.message}; {record.run} may or may not have been queued",
+                    f"`hpcrun ps` adopts its job if Slurm has it (then `hpcrun logs "
+                    f"{record.run} -f`), or closes it once Slurm confirms nothing was queued",
+                ) from exc
+            store.update_state(record.run, "failed", reason=exc.message, final=True)
+            if not submitting:  # sbatch never ran: nothing may stay behind on the cluster
+                from hpcrun.ops.cleanup import remove_run_dir
+
+                left = remove_run_dir(transport, site, record.run, run_dir)
+                if left:
+                    store.update_state(record.run, "failed", reason=f"{exc.message} ({left})",
+                                       final=True)  # fmt: skip
             raise
-        record = store.set_submitted(record.run, job_id)
+        try:
+            record = store.set_submitted(record.run, job_id)
+        except (HpcrunError, OSError) as exc:
+            # The job is queued: say so with its name and id. The row stays 'submitting'
+            # and the run folder has its .jobid, so a later `ps` adopts it.
+            raise QueuedNotRecordedError(record.run, job_id, exc) from exc
     return Submitted(record, prepared, sent, tuple(upstream))
 
 

@@ -1,5 +1,6 @@
 """Bring recorded run states up to date: per site, ONE scheduler poll for all its
-unfinished runs. A scheduler that does not answer changes nothing but the reason shown."""
+unfinished runs. A scheduler that does not answer changes nothing but the reason shown.
+Runs whose submitter died before recording a job id are settled by ``ops.in_doubt``."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcrun.errors import RemoteError
-from hpcrun.locks import is_held
+from hpcrun.ops import in_doubt
 from hpcrun.ops.backends import SchedulerUnavailable
 from hpcrun.ops.session import Session
+from hpcrun.transport.base import TransportError
 
 
 @dataclass
 class TrackReport:
     changed: list[Any] = field(default_factory=list)  # RunRecords whose state changed
     unavailable: dict[str, str] = field(default_factory=dict)  # site -> why it did not answer
+    lost: dict[str, str] = field(default_factory=dict)  # site -> why the connection failed
 
 
 def refresh(session: Session, records: Iterable[Any] | None = None) -> TrackReport:
@@ -33,8 +36,11 @@ def refresh(session: Session, records: Iterable[Any] | None = None) -> TrackRepo
             _refresh_site(session, site_config, group, report)
         except (SchedulerUnavailable, RemoteError) as exc:
             report.unavailable[group[0].site] = exc.message
+            if isinstance(exc, TransportError):
+                report.lost[group[0].site] = exc.message
             for record in group:
-                store.update_state(record.run, record.state, reason=exc.message)
+                if record.job_id:  # a run in doubt keeps the reason that says so
+                    store.update_state(record.run, record.state, reason=exc.message)
     return report
 
 
@@ -45,7 +51,12 @@ def _refresh_site(
     site = session.site(site_config)[0]
     transport = session.transport(site)
     backend = session.backend(site)
-    group = [_adopt_interrupted_submission(session, transport, r) for r in group]
+    settled, silent = in_doubt.settle(session, transport, backend, group)
+    report.changed += [new for old, new in zip(group, settled, strict=True)
+                       if (new.state, new.final) != (old.state, old.final)]  # fmt: skip
+    if silent:
+        report.unavailable[site.name] = silent
+    group = settled
     jobs = {r.job_id: r.remote_dir for r in group if r.job_id}
     statuses = backend.poll(transport, jobs) if jobs else {}
     for record in group:
@@ -67,18 +78,3 @@ def _refresh_site(
             )
             if updated.state != record.state or updated.final != record.final:
                 report.changed.append(updated)
-
-
-def _adopt_interrupted_submission(session: Session, transport: Any, record: Any) -> Any:
-    """A run left 'submitting' (crash or dropped connection during sbatch): the run
-    folder's .jobid says whether it was submitted. Never submit it again from here."""
-    if record.job_id or not record.remote_dir or is_held(f"submit-{record.run}"):
-        return record  # has its job, or its submitter is still at work
-    text = transport.read_from(f"{record.remote_dir}/.jobid", 0).decode(errors="replace").strip()
-    job_id = text.split()[0].split(";")[0] if text else ""
-    if job_id:
-        return session.store.set_submitted(record.run, job_id)
-    return session.store.update_state(
-        record.run, "unknown", reason="the submission did not complete; nothing was queued",
-        final=True,
-    )  # fmt: skip

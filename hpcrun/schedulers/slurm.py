@@ -181,6 +181,50 @@ def scancel_argv(job_ids: Iterable[str]) -> list[str]:
     return ["scancel", *_checked_ids(job_ids)]
 
 
+# Finding a job by its name (every hpcrun job's --job-name is its run's unique name): for a
+# run whose submitter died while sbatch ran, so its job id was never recorded. The name goes
+# last in the output; names are checked to hold no separator anyway.
+BY_NAME_SQUEUE_FIELDS = ("%i", "%T", "%j")
+BY_NAME_SACCT_FIELDS = ("JobID", "State", "JobName")
+_JOB_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+def _checked_names(names: Iterable[str]) -> list[str]:
+    checked = sorted(set(names))
+    if not checked:
+        raise ValueError("no job names given")  # no --name would list every job of the user
+    for name in checked:
+        if not _JOB_NAME.fullmatch(name):
+            raise ValueError(f"not an hpcrun job name: {name!r}")
+    return checked
+
+
+def squeue_by_name_argv(names: Iterable[str]) -> list[str]:
+    """One squeue for the jobs (any state) carrying any of ``names``: ``id|state|name``."""
+    return [
+        "squeue",
+        "--noheader",
+        "--states=all",
+        f"--format={'|'.join(BY_NAME_SQUEUE_FIELDS)}",
+        f"--name={','.join(_checked_names(names))}",
+    ]
+
+
+def sacct_by_name_argv(names: Iterable[str], since_seconds: int) -> list[str]:
+    """One sacct for the jobs carrying any of ``names``, submitted at most ``since_seconds``
+    ago (sacct by name needs a start time; a relative one avoids the cluster's time zone)."""
+    minutes = max(1, -(-int(since_seconds) // 60))
+    return [
+        "sacct",
+        "-n",
+        "-P",
+        "-X",
+        f"--starttime=now-{minutes}minutes",
+        f"--format={','.join(BY_NAME_SACCT_FIELDS)}",
+        f"--name={','.join(_checked_names(names))}",
+    ]
+
+
 # ---------------------------------------------------------------- parsers
 
 
@@ -287,6 +331,20 @@ def parse_sacct(stdout: str) -> dict[str, JobStatus]:
             ended_at=_time(end) if final else None,
         )
     return statuses
+
+
+def parse_jobs_by_name(stdout: str) -> dict[str, list[str]]:
+    """``squeue_by_name_argv``/``sacct_by_name_argv`` output -> job ids per name, lowest
+    first (array tasks and het components folded into the id sbatch printed)."""
+    found: dict[str, set[str]] = {}
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        job_id, _state, name = _fields(line.strip(), 3, "job-by-name")
+        if "." in job_id:
+            continue  # a job step
+        found.setdefault(name, set()).add(base_job_id(job_id))
+    return {name: sorted(ids, key=int) for name, ids in found.items()}
 
 
 # ---------------------------------------------------------------- merging

@@ -9,8 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from hpcrun.units import Size
 
-# Slurm's --time forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS
-TIME_RE = re.compile(r"^(\d+-\d{1,2}(:\d{1,2}){0,2}|\d+(:\d{1,2}){0,2})$")
+PYTHON_VERSION_RE = re.compile(r"\d+\.\d+(\.\d+)?")
 # Names that end up in #SBATCH lines and must not carry spaces or shell syntax.
 SLURM_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-,:=]+$")
 
@@ -20,7 +19,7 @@ class _Strict(BaseModel):
 
 
 def _slurm_name(value: str) -> str:
-    if not SLURM_NAME_RE.match(value):
+    if not SLURM_NAME_RE.fullmatch(value):  # not match: `$` passes a trailing newline
         raise ValueError(
             f"'{value}' is not a valid Slurm name (letters, digits and _ . + - , : = only)"
         )
@@ -28,6 +27,22 @@ def _slurm_name(value: str) -> str:
 
 
 SlurmName = Annotated[str, AfterValidator(_slurm_name)]
+
+# A --constraint expression: feature names joined by & | , with [] () * ! (sbatch reads
+# #SBATCH lines itself, no shell; spaces, quotes and $ are still refused).
+SLURM_CONSTRAINT_RE = re.compile(r"[A-Za-z0-9_.+\-,:=&|\[\]()*!]+")
+
+
+def _slurm_constraint(value: str) -> str:
+    if not SLURM_CONSTRAINT_RE.fullmatch(value):
+        raise ValueError(
+            f"'{value}' is not a valid Slurm constraint (feature names joined by & | , "
+            "with [ ] ( ) * !; no spaces or quotes)"
+        )
+    return value
+
+
+SlurmConstraint = Annotated[str, AfterValidator(_slurm_constraint)]
 
 
 class Login(_Strict):
@@ -74,12 +89,33 @@ class Defaults(_Strict):
     qos: SlurmName | None = None
     # Base memory when a workflow asks only for shm_size (shm is added on top of it).
     mem: Size | None = None
+    # Python for project folders and bare files (no 'version:' of their own); unset: the
+    # Python running hpcrun on the local site, dstack's 3.10 elsewhere (Site.default_python).
+    python: str | None = None
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _python(cls, value: object) -> object:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if isinstance(value, bool) or not PYTHON_VERSION_RE.fullmatch(text):
+            raise ValueError(f'expected a Python version like "3.11", got {value!r}')
+        if isinstance(value, float) and text in ("3.1", "3.2"):
+            raise ValueError(f'{value!r} was read as a number; quote it, e.g. "{value}0"')
+        return text
 
     @field_validator("time")
     @classmethod
     def _time(cls, value: str) -> str:
-        if not TIME_RE.match(value):
-            raise ValueError(f"'{value}' is not a Slurm time; use e.g. '01:00:00' or '2-00:00:00'")
+        # The same forms as a workflow's max_duration (Slurm's, and "2h", "1d12h"...);
+        # kept as written, normalised when a job is resolved.
+        from hpcrun.durations import DurationError, parse_duration
+
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
 
@@ -116,6 +152,18 @@ class Site(_Strict):
         if self.scheduler == "local" and self.login is not None:
             raise ValueError("a 'local' site runs on this machine and takes no 'login'")
         return self
+
+    def default_python(self) -> str:
+        """The Python version of a run that does not name one (project folders, bare
+        files): ``defaults.python``; else, on the local site, the Python running hpcrun
+        (which is installed here, so a first run needs nothing more); else dstack's 3.10."""
+        if self.defaults.python:
+            return self.defaults.python
+        if self.scheduler == "local":
+            import sys
+
+            return "%d.%d" % sys.version_info[:2]
+        return "3.10"
 
     def gpu_type(self, name: str) -> tuple[str, GpuType] | None:
         """The site's GPU entry for a dstack name, case-insensitively."""

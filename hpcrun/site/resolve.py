@@ -5,16 +5,18 @@ arguments, so the same inputs always give the same plan.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from hpcrun import durations
 from hpcrun.errors import ResolveError, did_you_mean
 from hpcrun.plan import JobPlan
+from hpcrun.requirements import Requirements, environment_key
+from hpcrun.schedulers import slurm_directives
 from hpcrun.site.models import GpuType, Site
-from hpcrun.spec.models import BashWorkflow, WorkflowBase, env_pairs
+from hpcrun.spec.models import BashWorkflow, SlurmOptions, WorkflowBase, env_pairs
 from hpcrun.units import Size
 
 DEFAULT_REMOTE_ROOT = "~/hpcrun"
@@ -27,9 +29,11 @@ def resolve(
     site: Site,
     *,
     run: str,
-    requirements_text: str | None = None,
+    requirements: Requirements | None = None,
     submit_env: Mapping[str, str] | None = None,
+    rebuild_env: bool = False,
 ) -> JobPlan:
+    """``requirements``: the workflow's requirements file, read (``hpcrun.requirements``)."""
     warnings: list[str] = []
     notes: list[str] = []
     resources = workflow.resources
@@ -53,12 +57,26 @@ def resolve(
                     f"GPU's own partition '{gpu_partition}'"
                 )
             partition = site.partitions.preemptible
+    knobs = workflow.slurm or SlurmOptions()
+    if knobs.partition:  # asked for by name: over the GPU type's and the preemptible one
+        if partition and partition != knobs.partition:
+            notes.append(f"partition '{knobs.partition}' (asked for) instead of '{partition}'")
+        partition = knobs.partition
+    if is_local and (knobs != SlurmOptions() or workflow.max_duration):
+        warnings.append(
+            "the local site has no scheduler: partition, account, qos, constraint, sbatch "
+            "options and the time limit have no effect"
+        )
     if resources.local and not is_local:
         warnings.append(
             f"resources.local is set, but this run goes to site '{site.name}' "
             "(use --site local to run on this machine)"
         )
 
+    if requirements is not None:
+        warnings.extend(requirements.notes)
+    modules = _modules(workflow, site)
+    needs_env = requirements is not None and requirements.needs_env
     return JobPlan(
         run=run,
         workflow=workflow.name,
@@ -69,17 +87,27 @@ def resolve(
         gres=gres,
         mem_mib=_memory_mib(workflow, site, notes),
         cpus_per_task=resources.cpu,
-        time=site.defaults.time,
-        account=site.defaults.account,
-        qos=site.defaults.qos,
+        time=_time_limit(workflow, site),
+        account=knobs.account or site.defaults.account,
+        qos=knobs.qos or site.defaults.qos,
+        constraint=knobs.constraint,
         requeue=resources.interruptible and not is_local,
-        extra_directives=tuple(site.sbatch),
+        extra_directives=_directives(site, knobs),
         remote_root=site.remote_root or DEFAULT_REMOTE_ROOT,
         module_init=site.modules.init,
-        modules=_modules(workflow, site),
+        modules=modules,
         python_version=workflow.version,
         requirements=_relative(workflow.requirements, "requirements", workflow.name),
-        env_key=_env_key(requirements_text) if workflow.requirements else None,
+        env_key=(
+            environment_key(requirements, workflow.version, site.modules.init, modules)
+            if requirements is not None and needs_env
+            else None
+        ),
+        env_requirements=requirements.env_file_lines() if requirements and needs_env else (),
+        env_constraints=requirements.constraints if requirements and needs_env else (),
+        rebuild_env=rebuild_env and needs_env,
+        python_path=requirements.python_path if requirements else (),
+        own_installs=requirements.installs if requirements else (),
         env=_environment(workflow, submit_env or {}),
         working_dir=_relative(workflow.working_dir, "working_dir", workflow.name),
         before_run=tuple(workflow.before_run),
@@ -94,10 +122,21 @@ def resolve(
     )
 
 
-def _env_key(requirements_text: str | None) -> str:
-    """The requirements' part of the virtualenv key; the job script prefixes the version of
-    the Python that really runs (which may differ from the one asked for)."""
-    return hashlib.sha256((requirements_text or "").encode()).hexdigest()[:16]
+def _time_limit(workflow: WorkflowBase, site: Site) -> str:
+    """The per-job --time: the workflow's max_duration (or --time), else the site's."""
+    return durations.normalise(workflow.max_duration or site.defaults.time)
+
+
+def _directives(site: Site, knobs: SlurmOptions) -> tuple[str, ...]:
+    """The site's sbatch lines, then the workflow's (flags included); a later one replaces
+    an earlier one of the same flag, and a constraint asked for replaces the site's."""
+    site_lines = [d for d in site.sbatch if not (knobs.constraint and _is_constraint(d))]
+    return slurm_directives.merge(site_lines, knobs.sbatch)
+
+
+def _is_constraint(directive: str) -> bool:
+    flag = re.split(r"[=\s]", directive.strip(), maxsplit=1)[0]
+    return flag in ("--constraint", "-C")
 
 
 def _relative(path: str | None, field: str, workflow: str) -> str | None:

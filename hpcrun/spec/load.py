@@ -37,6 +37,9 @@ class WorkflowFile:
     problems: dict[str, list[Problem]] = field(default_factory=dict)
     file_problems: list[Problem] = field(default_factory=list)
     indices: dict[str, int] = field(default_factory=dict)
+    # name -> the "already defined" problems of its later copies: such a name is ambiguous,
+    # so get() refuses it (validate and submit must agree).
+    duplicates: dict[str, list[Problem]] = field(default_factory=dict)
 
     def problem(self, name: str, field_name: str, message: str, hint: str | None) -> SpecError:
         """A SpecError about one field of workflow ``name``, located in the file."""
@@ -48,6 +51,13 @@ class WorkflowFile:
         """The validated workflow ``name``; its problems (only its own) as a SpecError."""
         if self.file_problems:
             raise SpecError(self.file_problems, f"{self.path} cannot be read as workflows")
+        if name in self.duplicates:
+            copies = len(self.duplicates[name]) + 1
+            raise SpecError(
+                self.duplicates[name],
+                f"workflow '{name}' is defined {copies} times in {self.path}; which one to "
+                "run is ambiguous",
+            )
         if name in self.problems:
             count = len(self.problems[name])
             raise SpecError(
@@ -152,14 +162,14 @@ def _load_one(index: int, item: Any, variables: Variables, result: WorkflowFile)
     label = _label_for(name)
     problems: list[Problem] = []
     if name in result.names:
-        problems.append(
-            Problem(
-                source.locate((*base, "name")),
-                label(("name",)),
-                f"a workflow named '{name}' is already defined above",
-                "give each workflow a unique name",
-            )
+        duplicate = Problem(
+            source.locate((*base, "name")),
+            label(("name",)),
+            f"a workflow named '{name}' is already defined above",
+            "give each workflow a unique name",
         )
+        problems.append(duplicate)
+        result.duplicates.setdefault(name, []).append(duplicate)
         name = f"{name}#{index + 1}"
         label = _label_for(name)
     result.names.append(name)
@@ -239,7 +249,7 @@ def _model_for_provider(
         return PythonWorkflow
     if text == "bash":
         return BashWorkflow
-    versioned = _PROVIDER_VERSION_RE.match(text)
+    versioned = _PROVIDER_VERSION_RE.fullmatch(text)
     if versioned:
         message = f"'{text}' is not a provider: the Python version goes in its own field"
         hint = f"write 'provider: {versioned.group(1)}' and 'version: \"{versioned.group(2)}\"'"

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Literal
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hpcrun.safepaths import name_hint, name_problem, relative_problem
+from hpcrun.site.models import SlurmConstraint, SlurmName
 from hpcrun.units import Size
 
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
-LEGACY_GPU_KEY_RE = re.compile(r"^(?P<name>[^/\s]+)/gpu$", re.IGNORECASE)
+# Always used with fullmatch: ``$`` would also match before a trailing newline.
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_NAME_RULE = (
+    "is not a valid environment variable name: letters, digits and '_', not starting with a "
+    "digit (no spaces or line breaks)"
+)
+ENV_NAME_HINT = "rename the variable, e.g. MY_VAR"
+VERSION_RE = re.compile(r"\d+\.\d+(\.\d+)?")
+LEGACY_GPU_KEY_RE = re.compile(r"(?P<name>[^/\s]+)/gpu", re.IGNORECASE)
 
 
 class _Strict(BaseModel):
@@ -33,10 +42,52 @@ def _scalar_text(value: Any) -> Any:
     return value
 
 
+def _refused(message: str, hint: str) -> Exception:
+    """A validation error that carries its fix (``validation`` shows it as the hint)."""
+    from pydantic_core import PydanticCustomError
+
+    return PydanticCustomError("hpcrun_value", "{message}", {"message": message, "hint": hint})
+
+
+def _valid_name(value: Any, what: str) -> Any:
+    problem = name_problem(value, what)
+    if problem:
+        raise _refused(problem, name_hint(value))
+    return value
+
+
+def _valid_relative(value: Any, what: str) -> Any:
+    if value is None:
+        return value
+    problem = relative_problem(value, what)
+    if problem:
+        raise _refused(
+            problem,
+            "write it relative to the project root (or working_dir), e.g. 'data/out'; "
+            "files outside the project are never read or written",
+        )
+    return value
+
+
+def _positive_size(value: Size | None, what: str) -> Size | None:
+    """0 bytes is never a request (it used to be dropped silently): refuse it."""
+    if value is not None and int(value) <= 0:
+        raise _refused(
+            f"{what} '{value}' is not a size greater than zero",
+            f"write e.g. '16GB', or leave {what} out to use the site's default",
+        )
+    return value
+
+
 class GpuRequest(_Strict):
     count: int = Field(default=1, ge=0)
     name: str | None = None
     memory: Size | None = None
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: Size | None) -> Size | None:
+        return _positive_size(value, "gpu memory")
 
 
 class Resources(_Strict):
@@ -47,20 +98,25 @@ class Resources(_Strict):
     interruptible: bool = False
     local: bool = False  # dstack's "run on my machine"; hpcrun's answer is --site local
 
+    @field_validator("memory", "shm_size")
+    @classmethod
+    def _sizes(cls, value: Size | None, info: Any) -> Size | None:
+        return _positive_size(value, info.field_name)
+
     @model_validator(mode="before")
     @classmethod
     def _legacy_gpu_key(cls, data: Any) -> Any:
         """``K80/gpu: 4`` (dstack's oldest form) means ``gpu: {name: K80, count: 4}``."""
         if not isinstance(data, dict):
             return data
-        legacy = [key for key in data if LEGACY_GPU_KEY_RE.match(str(key))]
+        legacy = [key for key in data if LEGACY_GPU_KEY_RE.fullmatch(str(key))]
         if not legacy:
             return data
         if len(legacy) > 1 or "gpu" in data:
             raise ValueError("give the GPU once: either 'gpu:' or one 'NAME/gpu:' key")
         key = legacy[0]
         result = {k: v for k, v in data.items() if k != key}
-        name = LEGACY_GPU_KEY_RE.match(key).group("name")  # type: ignore[union-attr]
+        name = LEGACY_GPU_KEY_RE.fullmatch(key).group("name")  # type: ignore[union-attr]
         result["gpu"] = {"name": name, "count": data[key]}
         return result
 
@@ -89,7 +145,12 @@ class Artifact(_Strict):
     def _non_empty(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("an artifact path cannot be empty")
-        return value
+        if not PurePosixPath(value).parts:  # ".", "./": the folder itself
+            raise _refused(
+                f"artifact path '{value}' names the whole folder, not a file or folder in it",
+                "name the folder the job writes, e.g. 'model' or 'outputs'",
+            )
+        return _valid_relative(value, "artifact path")
 
 
 class DepRef(_Strict):
@@ -97,6 +158,16 @@ class DepRef(_Strict):
 
     workflow: str | None = None
     tag: str | None = None
+
+    @field_validator("workflow")
+    @classmethod
+    def _workflow(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_name(value, "dependency workflow name")
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_name(value, "tag")
 
     @model_validator(mode="after")
     def _something(self) -> DepRef:
@@ -116,6 +187,32 @@ def _parse_dep(value: Any) -> Any:
     return value
 
 
+def _sbatch_directive(value: str) -> str:
+    from hpcrun.schedulers.slurm_directives import directive_problem
+
+    problem = directive_problem(value)
+    if problem:
+        raise _refused(*problem)
+    return value
+
+
+class SlurmOptions(_Strict):
+    """hpcrun's extension block ``slurm:`` (dstack has no such key): scheduler knobs for one
+    workflow, over the site's defaults and under the command line's flags."""
+
+    partition: SlurmName | None = None
+    account: SlurmName | None = None
+    qos: SlurmName | None = None
+    constraint: SlurmConstraint | None = None
+    # pass-through --flag[=value] directives, checked one by one (located by index)
+    sbatch: list[Annotated[str, AfterValidator(_sbatch_directive)]] = Field(default_factory=list)
+
+    @field_validator("sbatch", mode="before")
+    @classmethod
+    def _one_directive(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class WorkflowBase(_Strict):
     name: str
     provider: str
@@ -129,12 +226,28 @@ class WorkflowBase(_Strict):
     deps: list[DepRef] = Field(default_factory=list)
     before_run: list[str] = Field(default_factory=list)
     resources: Resources = Field(default_factory=Resources)
+    # dstack's time limit, as written ("2h", "90", "1-00:00:00"); the plan's per-job --time
+    max_duration: str | None = None
+    slurm: SlurmOptions | None = None  # hpcrun extension
+
+    @field_validator("max_duration", mode="before")
+    @classmethod
+    def _max_duration(cls, value: Any) -> Any:
+        from hpcrun.durations import DurationError, parse_duration
+
+        if value is None:
+            return value
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise _refused(str(exc), "write e.g. '2h', '90m', '1d12h' or '1-00:00:00'") from None
+        return str(value)
 
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> Any:
         text = str(_scalar_text(value)).strip()
-        if not VERSION_RE.match(text):
+        if not VERSION_RE.fullmatch(text):
             raise ValueError(f'expected a Python version like "3.10", got {value!r}')
         return text
 
@@ -147,8 +260,8 @@ class WorkflowBase(_Strict):
             return dict(_split_env_item(item) for item in value)
         if isinstance(value, dict):
             for key in value:
-                if not ENV_NAME_RE.match(str(key)):
-                    raise ValueError(f"'{key}' is not a valid environment variable name")
+                if not ENV_NAME_RE.fullmatch(str(key)):
+                    raise _refused(f"{str(key)!r} {ENV_NAME_RULE}", ENV_NAME_HINT)
             return {str(k): "" if v is None else _scalar_text(v) for k, v in value.items()}
         return value
 
@@ -158,7 +271,7 @@ class WorkflowBase(_Strict):
         if value is None:
             return []
         if isinstance(value, dict):
-            return [f"{k}={'' if v is None else _scalar_text(v)}" for k, v in value.items()]
+            value = [f"{k}={'' if v is None else _scalar_text(v)}" for k, v in value.items()]
         if isinstance(value, list):
             for item in value:
                 _split_env_item(item)
@@ -195,7 +308,12 @@ class WorkflowBase(_Strict):
     def _name(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("a workflow needs a name")
-        return value.strip()
+        return _valid_name(value.strip(), "workflow name")
+
+    @field_validator("working_dir", "requirements")
+    @classmethod
+    def _relative_paths(cls, value: str | None, info: Any) -> str | None:
+        return _valid_relative(value, info.field_name)
 
 
 def _split_env_item(item: Any) -> tuple[str, str]:
@@ -203,8 +321,8 @@ def _split_env_item(item: Any) -> tuple[str, str]:
     if not isinstance(item, str):
         raise ValueError(f"expected NAME=VALUE or NAME, got {item!r}")
     name, _, value = item.partition("=")
-    if not ENV_NAME_RE.match(name):
-        raise ValueError(f"'{name}' is not a valid environment variable name (in {item!r})")
+    if not ENV_NAME_RE.fullmatch(name):
+        raise _refused(f"{name!r} (in {item!r}) {ENV_NAME_RULE}", ENV_NAME_HINT)
     return name, value
 
 
@@ -212,6 +330,11 @@ class PythonWorkflow(WorkflowBase):
     provider: Literal["python"]
     file: str
     args: list[str] = Field(default_factory=list)
+
+    @field_validator("file")
+    @classmethod
+    def _file(cls, value: str) -> str:
+        return _valid_relative(value, "file")
 
     @field_validator("args", mode="before")
     @classmethod

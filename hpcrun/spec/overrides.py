@@ -23,7 +23,14 @@ FLAGS = {
     "shm_size": "--shm-size",
     "args": "ARGS",
     "version": "--python",
+    "max_duration": "--time",
+    "partition": "--partition",
+    "account": "--account",
+    "qos": "--qos",
+    "constraint": "--constraint",
+    "sbatch": "--sbatch",
 }
+SLURM_KNOBS = ("partition", "account", "qos", "constraint")
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,20 @@ class Overrides:
     shm_size: str | None = None
     args: tuple[str, ...] | None = None
     version: str | None = None
+    # Not a workflow field: the run rebuilds its cached environment (--rebuild-env).
+    rebuild_env: bool | None = None
+    # --time: the workflow's max_duration; the rest: its `slurm:` block (hpcrun extension)
+    time: str | None = None
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    constraint: str | None = None
+    sbatch: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
-        return all(getattr(self, f.name) in (None, ()) for f in fields(self))
+        return all(
+            getattr(self, f.name) in (None, ()) for f in fields(self) if f.name != "rebuild_env"
+        )
 
 
 def apply_overrides(workflow: Any, overrides: Overrides) -> Any:
@@ -65,6 +83,14 @@ def apply_overrides(workflow: Any, overrides: Overrides) -> Any:
         if workflow.provider != "python":
             raise UsageError("ARGS after -- only apply to python workflows")
         data["args"] = list(overrides.args)
+    if overrides.time is not None:
+        data["max_duration"] = overrides.time
+    knobs = {k: getattr(overrides, k) for k in SLURM_KNOBS if getattr(overrides, k) is not None}
+    if knobs or overrides.sbatch:
+        block = {**data.get("slurm", {}), **knobs}
+        if overrides.sbatch:  # after the workflow's: the same flag from the command line wins
+            block["sbatch"] = [*block.get("sbatch", []), *overrides.sbatch]
+        data["slurm"] = block
     resources = data.setdefault("resources", {})
     for field in ("cpu", "memory", "shm_size", "interruptible"):
         if getattr(overrides, field) is not None:
@@ -81,10 +107,15 @@ def apply_overrides(workflow: Any, overrides: Overrides) -> Any:
     try:
         return type(workflow).model_validate(data)
     except ValidationError as exc:
-        problems = []
+        problems, hints = [], []
         for error in exc.errors(include_url=False):
+            hints.append((error.get("ctx") or {}).get("hint"))  # a fix carried by a validator
             path = [str(p) for p in error["loc"] if not str(p).startswith(("function", "list["))]
+            if "gpu" in path and path[-1] in ("name", "memory"):
+                path = [*path[:-1], f"gpu_{path[-1]}"]  # resources.gpu.memory: --gpu-memory
             flag = next((FLAGS[p] for p in reversed(path) if p in FLAGS), ".".join(path))
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{flag}: {message}")
-        raise UsageError("; ".join(problems), "fix the command-line value") from None
+        known = [hint for hint in hints if hint]
+        hint = "; ".join(known) if known else "fix the command-line value"
+        raise UsageError("; ".join(problems), hint) from None

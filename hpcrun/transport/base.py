@@ -39,6 +39,16 @@ class CommandResult:
         return self.returncode == 0
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """What ``sync_down`` brought home."""
+
+    received: int  # bytes of file data transferred
+    # symlinks NOT recreated because they point outside the fetched folder (absolute, or
+    # with too many ``..``), as paths relative to the remote folder, for a warning
+    unsafe_links: tuple[str, ...] = ()
+
+
 class CommandFailed(RemoteError):
     def __init__(self, result: CommandResult, what: str | None = None) -> None:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
@@ -90,10 +100,16 @@ class Transport(Protocol):
         """
         ...
 
-    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> int:
+    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> Fetched:
         """Copy ``paths`` (relative to ``remote_dir``; files or folders, missing ones
         skipped) into ``local_dir``, resumably: files already there and unchanged are not
-        sent again. Returns the number of bytes transferred."""
+        sent again.
+
+        Safely, whatever the job left there: no file keeps a setuid/setgid bit or
+        write permission for others; a symlink pointing outside the fetched folder is not
+        recreated (it is listed in ``Fetched.unsafe_links``); each file is written under a
+        temporary name and renamed when complete, so an interrupted fetch never leaves a
+        truncated file under its final name."""
         ...
 
     def read_from(self, remote_path: str, offset: int) -> bytes:

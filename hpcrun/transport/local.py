@@ -5,18 +5,22 @@ Used by the local site, and by Slurm sites when hpcrun runs on the login node it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from hpcrun.transport.base import (
     DEFAULT_COMMAND_TIMEOUT,
     Command,
     CommandResult,
+    Fetched,
     Shell,
     TransportError,
     ensure,
@@ -99,19 +103,23 @@ class LocalTransport:
             sent += source.stat().st_size
         return sent
 
-    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> int:
+    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> Fetched:
+        """As rsync does it for the SSH transports (see ``Transport.sync_down``): never
+        follows a symlink, recreates only those that stay inside the fetched tree."""
         base = self._path(remote_dir)
-        sent = 0
+        sent, unsafe = 0, []
         for relative in paths:
-            source = base / relative
-            if source.is_file():
-                sent += _copy_if_changed(source, local_dir / relative)
-            elif source.is_dir():
-                for current, _, filenames in os.walk(source):
-                    for name in filenames:
-                        file = Path(current) / name
-                        sent += _copy_if_changed(file, local_dir / file.relative_to(base))
-        return sent
+            for name in _walk(base, relative):
+                source, destination = base / name, local_dir / name
+                if source.is_symlink():
+                    target = os.readlink(source)
+                    if _link_stays_inside(name, target):
+                        _place_link(target, destination)
+                    else:
+                        unsafe.append(name)
+                elif source.is_file():
+                    sent += _copy_if_changed(source, destination)
+        return Fetched(sent, tuple(unsafe))
 
     def read_from(self, remote_path: str, offset: int) -> bytes:
         try:
@@ -134,9 +142,66 @@ def _same_file(a: Path, b: Path) -> bool:
     return sa.st_size == sb.st_size and int(sa.st_mtime) == int(sb.st_mtime)
 
 
+def _walk(base: Path, relative: str) -> Iterator[str]:
+    """``relative`` and, if it is a real folder (not a symlink), everything under it, as
+    paths relative to ``base``; symlinks are listed, never followed."""
+    parts = Path(os.path.normpath(relative)).parts
+    for depth in range(1, len(parts)):  # a symlinked folder on the way is the entry itself
+        if (base / Path(*parts[:depth])).is_symlink():
+            yield str(Path(*parts[:depth]))
+            return
+    start = base / relative
+    if not start.is_symlink() and start.is_dir():
+        for current, folders, files in os.walk(start):  # os.walk follows no symlink
+            for name in sorted(folders) + sorted(files):
+                entry = Path(current) / name
+                if entry.is_symlink() or not entry.is_dir():
+                    yield os.path.relpath(entry, base)
+    elif start.is_symlink() or start.exists():
+        yield os.path.normpath(relative)
+
+
+def _link_stays_inside(name: str, target: str) -> bool:
+    """rsync's ``--safe-links`` rule: a relative target that, read from where the link is
+    (``name``, relative to the fetched folder), never climbs above that folder."""
+    if not target or os.path.isabs(target):
+        return False
+    depth = len(Path(name).parent.parts)
+    for part in Path(target).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            return False
+    return True
+
+
+def _place_link(target: str, destination: Path) -> None:
+    if destination.is_symlink() and os.readlink(destination) == target:
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.tmp")
+    os.symlink(target, temp)
+    os.replace(temp, destination)
+
+
+# never brought home: setuid, setgid, and write permission for others
+_UNSAFE_MODE = stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH
+
+
 def _copy_if_changed(source: Path, destination: Path) -> int:
-    if destination.exists() and _same_file(source, destination):
+    """Copy through a temporary file renamed into place (an interrupted copy never leaves
+    a truncated file under the final name), without the unsafe mode bits."""
+    if not destination.is_symlink() and _same_file(source, destination):
         return 0
     destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, destination)
+    fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle, open(source, "rb") as original:
+            shutil.copyfileobj(original, handle)
+        shutil.copystat(source, temp, follow_symlinks=False)
+        os.chmod(temp, stat.S_IMODE(source.stat().st_mode) & ~_UNSAFE_MODE)
+        os.replace(temp, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
     return source.stat().st_size

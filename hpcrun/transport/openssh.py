@@ -34,6 +34,7 @@ from hpcrun.transport.ssh_endpoint import (
     command_timed_out,
     connection_refused,
     host_key_changed,
+    host_key_revoked,
     host_key_unknown,
     key_fingerprint,
     no_answer,
@@ -165,6 +166,10 @@ class OpenSshTransport(RemoteTransport):
                 hint="only if the cluster's admins confirm the new key: remove the old one "
                 "with `ssh-keygen -R HOST -f KNOWN_HOSTS`, then trust the new key",
             )
+        if "REVOKED HOST KEY" in stderr or "marked as revoked" in stderr:
+            key = re.search(r"The (\S+) host key for", stderr)
+            known = os.path.expanduser(self.login.known_hosts or "~/.ssh/known_hosts")
+            return host_key_revoked(where, f"its {key.group(1) if key else ''} key", known)
         if "Host key verification failed" in stderr or "host key is known" in stderr:
             return self._unknown_host_key(stderr)
         if "Permission denied" in stderr or "Too many authentication failures" in stderr:

@@ -18,8 +18,22 @@ from pathlib import Path
 from typing import ClassVar
 
 from hpcrun.site.models import Login
-from hpcrun.transport.base import Command, CommandResult, TransportError, ensure, expand_home
-from hpcrun.transport.rsync import remote_spec, rsync_argv, rsync_failure, run_rsync
+from hpcrun.transport.base import (
+    Command,
+    CommandResult,
+    Fetched,
+    TransportError,
+    ensure,
+    expand_home,
+)
+from hpcrun.transport.rsync import (
+    RsyncOutcome,
+    remote_spec,
+    rsync_argv,
+    rsync_failure,
+    run_rsync,
+    unsafe_links,
+)
 from hpcrun.transport.ssh_endpoint import remote_command
 
 
@@ -107,7 +121,8 @@ class RemoteTransport(ABC):
         link_dest: str | None = None,
         rsync_path: str | None = None,
         skip_missing: bool = False,
-    ) -> int:
+        download: bool = False,
+    ) -> RsyncOutcome:
         with self._rsync_shell() as rsh:
             argv = rsync_argv(
                 rsh=rsh,
@@ -117,10 +132,11 @@ class RemoteTransport(ABC):
                 rsync_path=rsync_path,
                 io_timeout=self.command_timeout,
                 skip_missing=skip_missing,
+                download=download,
             )
             outcome = run_rsync(argv, files)
         if outcome.ok:
-            return outcome.stats.literal
+            return outcome
         error = self._rsync_error(outcome.stderr)
         raise error or rsync_failure(outcome.returncode, outcome.stderr, self._where())
 
@@ -133,19 +149,25 @@ class RemoteTransport(ABC):
         link_dest: str | None = None,
     ) -> int:
         target = self._remote(remote_dir).rstrip("/") or "/"
-        return self._rsync(
+        outcome = self._rsync(
             files,
             f"{local_dir}/",
             remote_spec(self.login.host, f"{target}/"),
             link_dest=self._remote(link_dest) if link_dest else None,
             rsync_path=f"mkdir -p {shlex.quote(target)} && rsync",
         )
+        return outcome.stats.literal
 
-    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> int:
+    def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> Fetched:
         source = self._remote(remote_dir).rstrip("/") or "/"
         if not paths or not self._sync_source_exists(source):
-            return 0
+            return Fetched(0)
         local_dir.mkdir(parents=True, exist_ok=True)
-        return self._rsync(
-            paths, remote_spec(self.login.host, f"{source}/"), f"{local_dir}/", skip_missing=True
+        outcome = self._rsync(
+            paths,
+            remote_spec(self.login.host, f"{source}/"),
+            f"{local_dir}/",
+            skip_missing=True,
+            download=True,
         )
+        return Fetched(outcome.stats.literal, unsafe_links(outcome.stdout + outcome.stderr))

@@ -51,15 +51,23 @@ def rsync_argv(
     rsync_path: str | None = None,
     io_timeout: float | None = None,
     skip_missing: bool = False,
+    download: bool = False,
 ) -> list[str]:
     """The rsync command line; the file list comes NUL-separated on stdin.
 
     ``-s`` (protect args) sends paths inside the rsync protocol, never through the remote
     shell, so no path needs quoting for it.
+
+    ``download``: what a job left on the cluster is untrusted: ``--safe-links`` drops
+    symlinks that leave the transferred tree (``--info=name1`` makes the sender name
+    them, see ``unsafe_links``), ``--chmod`` strips setuid/setgid bits and write access
+    for others, and an interrupted file waits in ``PARTIAL_DIR`` (resumed from there,
+    removed when done) instead of lying truncated under its final name.
     """
+    keep = ["--partial-dir=" + PARTIAL_DIR, "--safe-links", "--chmod=ug-s,o-w", "--info=name1"]
     argv = [
-        "rsync", "-rlpt", "--stats", "--partial", "-s", "--from0", "--files-from=-",
-        "-e", " ".join(_rsync_quote(part) for part in rsh),
+        "rsync", "-rlpt", "--stats", *(keep if download else ["--partial"]), "-s", "--from0",
+        "--files-from=-", "-e", " ".join(_rsync_quote(part) for part in rsh),
     ]  # fmt: skip
     if skip_missing:  # listed paths that do not exist are no error
         argv.append("--ignore-missing-args")
@@ -70,6 +78,16 @@ def rsync_argv(
     if io_timeout:
         argv.append(f"--timeout={max(1, int(io_timeout))}")
     return [*argv, source, destination]
+
+
+PARTIAL_DIR = ".hpcrun-partial"  # rsync excludes it from transfers and deletes it when empty
+
+_UNSAFE_LINK = re.compile(r'^ignoring unsafe symlink "(.*)" -> "(.*)"$', re.M)
+
+
+def unsafe_links(output: str) -> tuple[str, ...]:
+    """The symlinks ``--safe-links`` skipped, as rsync names them (relative paths)."""
+    return tuple(dict.fromkeys(match.group(1) for match in _UNSAFE_LINK.finditer(output)))
 
 
 def _rsync_quote(word: str) -> str:

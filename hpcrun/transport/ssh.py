@@ -23,6 +23,7 @@ import logging
 import os
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,8 @@ from hpcrun.transport.ssh_endpoint import (
     endpoint_for,
     endpoint_key_changed,
     handshake_failed,
+    host_key_revoked,
+    host_key_signed_by_ca,
     host_key_unknown,
     jump_login,
     key_fingerprint,
@@ -50,6 +53,8 @@ from hpcrun.transport.ssh_endpoint import (
     passphrase_needed,
     socket_error,
 )
+from hpcrun.transport.ssh_known_hosts import KnownHosts, host_name, paramiko_key
+from hpcrun.transport.ssh_known_hosts import load as load_known_hosts
 
 if TYPE_CHECKING:
     import paramiko
@@ -88,15 +93,50 @@ def _described(key: paramiko.PKey) -> str:
 
 
 class _RefuseUnknownHost:
-    """paramiko's missing-host-key policy: never trust, explain how to."""
+    """paramiko's missing-host-key policy: never trust, explain how to. Called when the
+    presented key is not among the host's plain keys: it may be revoked, or the host may
+    be known only through a CA (see ``ssh_known_hosts``)."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, known: KnownHosts) -> None:
         self.endpoint = endpoint
+        self.known = known
 
     def missing_host_key(self, client: object, hostname: str, key: paramiko.PKey) -> None:
         e = self.endpoint
+        revoked = _revoked_error(e, self.known, key)
+        if revoked is not None:
+            raise revoked
+        authorities = self.known.authorities(host_name(e.host, e.port))
+        if authorities:
+            lines = ", ".join(str(entry.line) for entry in authorities)
+            raise host_key_signed_by_ca(str(e), f"{e.known_hosts}:{lines}", _described(key))
         presents = f" ({_described(key)} is not in {e.known_hosts})"
         raise host_key_unknown(e.host, e.port, e.user, e.known_hosts, presents)
+
+
+def _revoked_error(
+    endpoint: Endpoint, known: KnownHosts, key: paramiko.PKey
+) -> TransportError | None:
+    entry = known.revoked(key.asbytes())
+    if entry is None:
+        return None
+    return host_key_revoked(str(endpoint), _described(key), f"{known.path}:{entry.line}")
+
+
+def _known_host_keys(
+    endpoint: Endpoint, host_keys: paramiko.HostKeys, warn: Callable[[str], None]
+) -> KnownHosts:
+    """Read the endpoint's known_hosts line by line and give paramiko the host's plain,
+    unrevoked keys (under the name paramiko looks up: ``[host]:port`` off port 22)."""
+    known = load_known_hosts(endpoint.known_hosts)
+    for problem in known.skipped:
+        warn(f"{problem} (line ignored, as ssh does)")
+    name = host_name(endpoint.host, endpoint.port)
+    for entry in known.plain_keys(name):
+        key = paramiko_key(entry)
+        if key is not None:
+            host_keys.add(name, key.get_name(), key)
+    return known
 
 
 @dataclass(eq=False)
@@ -163,14 +203,16 @@ class SshTransport(RemoteTransport):
             # small request/response packets: without this, Nagle + delayed ACKs add 40 ms
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = paramiko.SSHClient()
-        host_keys = client.get_host_keys()
         try:
-            if os.path.isfile(endpoint.known_hosts):
-                host_keys.load(endpoint.known_hosts)
-        except (OSError, paramiko.SSHException) as exc:
+            known = _known_host_keys(endpoint, client.get_host_keys(), _warn)
+        except OSError as exc:
             sock.close()
-            raise TransportError(f"cannot read {endpoint.known_hosts}: {exc}") from None
-        client.set_missing_host_key_policy(_RefuseUnknownHost(endpoint))  # type: ignore[arg-type]
+            raise TransportError(
+                f"cannot read {endpoint.known_hosts}: {exc.strerror or exc}",
+                hint="fix login.known_hosts (or its permissions)",
+            ) from None
+        policy = _RefuseUnknownHost(endpoint, known)
+        client.set_missing_host_key_policy(policy)  # type: ignore[arg-type]
         for path in endpoint.identity_files:
             if not os.path.isfile(path):
                 sock.close()
@@ -206,6 +248,10 @@ class SshTransport(RemoteTransport):
         if isinstance(exc, TransportError | KeyboardInterrupt | SystemExit):
             return exc
         if isinstance(exc, paramiko.BadHostKeyException):
+            known = load_known_hosts(endpoint.known_hosts)
+            revoked = _revoked_error(endpoint, known, exc.key)
+            if revoked is not None:
+                return revoked
             return endpoint_key_changed(endpoint, _described(exc.key), _described(exc.expected_key))
         if isinstance(exc, paramiko.PasswordRequiredException):
             return passphrase_needed(endpoint)
@@ -459,6 +505,11 @@ def _quiet_paramiko() -> None:
     logger = logging.getLogger("paramiko")
     if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
         logger.addHandler(logging.NullHandler())
+
+
+def _warn(message: str) -> None:
+    """A warning for the user (the transport has no other channel to the CLI)."""
+    sys.stderr.write(f"warning: {message}\n")
 
 
 def _chunks(data: bytes) -> list[bytes]:

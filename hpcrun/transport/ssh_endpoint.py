@@ -174,6 +174,30 @@ def endpoint_key_changed(endpoint: Endpoint, got: str, expected: str) -> Transpo
     )
 
 
+def host_key_revoked(where: str, presents: str, known_hosts: str) -> TransportError:
+    """``presents``: the key (``"<type> SHA256:..."``); ``known_hosts``: the file, with
+    ``:line`` when it is known."""
+    return TransportError(
+        f"the host key of {where} ({presents}) is marked @revoked in {known_hosts}; "
+        "refusing to connect: a revoked key may be stolen and used to impersonate the host",
+        hint="ask the cluster's admins for the host's current key; do not remove the "
+        "@revoked line to get in",
+    )
+
+
+def host_key_signed_by_ca(where: str, known_hosts: str, presents: str) -> TransportError:
+    """The host is known only through ``@cert-authority`` lines (``known_hosts``: the file
+    and the line(s)), which the paramiko transport cannot check."""
+    return TransportError(
+        f"{where} is known only through a @cert-authority line in {known_hosts}: its host "
+        f"keys are signed by a CA, which the paramiko transport cannot check (it presents "
+        f"{presents}); refusing to connect",
+        hint="set `transport: openssh` in the site's login (ssh checks host certificates), "
+        "or add the host's plain key to known_hosts after checking its fingerprint with "
+        "the cluster's documentation or admins",
+    )
+
+
 def connection_refused(where: str) -> TransportError:
     return TransportError(
         f"connection to {where} refused",

@@ -62,7 +62,7 @@ def test_one_master_for_commands_files_and_rsync(
         assert openssh.run(["echo", str(number)]).stdout == f"{number}\n"
     (tmp_path / "f.txt").write_text("data")
     assert openssh.sync_up(tmp_path, ["f.txt"], f"{scratch}/up") == 4
-    assert openssh.sync_down(f"{scratch}/up", ["f.txt"], tmp_path / "down") == 4
+    assert openssh.sync_down(f"{scratch}/up", ["f.txt"], tmp_path / "down").received == 4
     openssh.put_text("x", f"{scratch}/x.txt")
     assert openssh.read_from(f"{scratch}/x.txt", 0) == b"x"
     assert origin_port(openssh) == first  # the same TCP connection all along

@@ -508,23 +508,25 @@ def test_sync_down_is_resumable_and_skips_missing(
     total = sum(len(data) for data in TREE.values())
     down = tmp_path / "down"
 
-    assert remote.sync_down(f"{scratch}/job", [".", "not-there", "nor/this"], down) == total
+    assert (
+        remote.sync_down(f"{scratch}/job", [".", "not-there", "nor/this"], down).received == total
+    )
     assert local_tree(down) == local_tree(tmp_path / "src")
-    assert remote.sync_down(f"{scratch}/job", ["."], down) == 0  # nothing new
+    assert remote.sync_down(f"{scratch}/job", ["."], down).received == 0  # nothing new
 
     # a partly fetched folder: only what is missing comes again
     (down / "data" / "input.csv").unlink()
     weights = down / "data" / "nested" / "deep" / "weights.bin"
     weights.write_bytes(weights.read_bytes()[:4000])  # an interrupted download
-    got = remote.sync_down(f"{scratch}/job", ["data", "train.py"], down)
+    got = remote.sync_down(f"{scratch}/job", ["data", "train.py"], down).received
     assert len(TREE["data/input.csv"]) <= got < total
     assert local_tree(down) == local_tree(tmp_path / "src")
 
     # single files, and folders that do not exist at all
-    assert remote.sync_down(f"{scratch}/job", ["a b.txt"], tmp_path / "one") == 7
+    assert remote.sync_down(f"{scratch}/job", ["a b.txt"], tmp_path / "one").received == 7
     assert (tmp_path / "one" / "a b.txt").read_bytes() == b"spaces\n"
-    assert remote.sync_down(f"{scratch}/no-such-dir", ["x"], tmp_path / "none") == 0
-    assert remote.sync_down(f"{scratch}/job", [], tmp_path / "none") == 0
+    assert remote.sync_down(f"{scratch}/no-such-dir", ["x"], tmp_path / "none").received == 0
+    assert remote.sync_down(f"{scratch}/job", [], tmp_path / "none").received == 0
 
 
 def test_sync_up_missing_local_file_is_an_error(
@@ -600,7 +602,7 @@ def test_one_connection_for_commands_sftp_and_rsync(
             results.append(
                 transport.sync_up(project, [f"blob{i}" for i in range(8)], f"{scratch}/big")
             )
-            results.append(transport.sync_down(f"{scratch}/big", ["."], tmp_path / "back"))
+            results.append(transport.sync_down(f"{scratch}/big", ["."], tmp_path / "back").received)
         finally:
             done.set()
 

@@ -6,6 +6,7 @@ No cluster is needed: these run the same job script a Slurm job gets, as a local
 from __future__ import annotations
 
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -135,9 +136,9 @@ def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
 
 def test_second_run_reuses_the_cached_virtualenv(tmp_path: Path) -> None:
     project = tmp_path / "p"
-    wheel = build_wheel(project / "wheels")
-    # a unique line keeps this test's environment its own
-    write(project / "requirements.txt", f"# {tmp_path.name}\n./wheels/{wheel.name}\n")
+    build_wheel(project / "wheels")
+    # an index requirement, served offline from a folder of the project
+    write(project / "requirements.txt", "--no-index\n--find-links wheels\nhpcrun_testpkg\n")
     write(project / "use_pkg.py", "import hpcrun_testpkg\nprint('pkg', hpcrun_testpkg.VERSION)\n")
     write(
         project / "workflows.yaml",
@@ -145,11 +146,11 @@ def test_second_run_reuses_the_cached_virtualenv(tmp_path: Path) -> None:
     )
     first = hpcrun("submit", "pkg", cwd=project, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert "[hpcrun] building Python environment" in first.stdout
+    assert re.search(r"\[hpcrun\] environment py3\.\d+-[0-9a-f]{16}: built in", first.stdout)
     assert "pkg 0.1" in first.stdout
     second = hpcrun("submit", "pkg", cwd=project, timeout=300)
     assert second.returncode == 0, second.stderr
-    assert "[hpcrun] reusing Python environment" in second.stdout
+    assert re.search(r"\[hpcrun\] environment py3\.\d+-[0-9a-f]{16}: reused", second.stdout)
     assert "building" not in second.stdout
 
 

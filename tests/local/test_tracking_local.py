@@ -28,7 +28,8 @@ def test_ps_during_a_submission_leaves_it_alone(tmp_path: Path) -> None:
             assert session.store.get("x-1").state == "submitting"
         refresh(session)  # the submitter is gone and never reached the scheduler
         record = session.store.get("x-1")
-    assert (record.state, record.final) == ("unknown", True)
+    assert (record.state, record.final) == ("failed", True)
+    assert "confirmed that no job carries its name" in record.state_reason
 
 
 def test_a_dependency_that_ended_unwatched_is_reused(tmp_path: Path) -> None:

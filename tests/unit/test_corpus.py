@@ -38,6 +38,10 @@ EXPECTED_PROBLEMS = {
         "train": "the Python version goes in its own field",
     },
     "dstackai_dstack__README.md.yaml": {"app": "provider 'streamlit' is not supported by hpcrun"},
+    # an artifact outside the project: refused where it is read (it never rendered)
+    "kengz_lean-dl-example__.dstack_workflows.yaml": {
+        "setup-conda": "artifact path '/opt/conda/envs/dl' is absolute",
+    },
 }
 
 
@@ -123,4 +127,6 @@ def test_new_style_deps_and_path_artifacts(tmp_path: Path) -> None:
     loaded = load_with_variables("kengz_lean-dl-example__.dstack_workflows.yaml", tmp_path)
     train = loaded.get("train")
     assert [d.workflow for d in train.deps] == ["setup-conda", "download"]
-    assert loaded.get("setup-conda").artifacts[0].path == "/opt/conda/envs/dl"
+    with pytest.raises(SpecError) as caught:
+        loaded.get("setup-conda")
+    assert "/opt/conda/envs/dl" in caught.value.problems[0].message

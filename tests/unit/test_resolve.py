@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from hpcrun.errors import ResolveError
+from hpcrun.requirements import Requirements
 from hpcrun.site.load import load_site
 from hpcrun.site.models import Site
 from hpcrun.site.resolve import resolve
@@ -119,28 +121,36 @@ def test_environment_merges_and_takes_bare_names_from_submitter(site: Site) -> N
         plan(site, env=["MISSING"])
 
 
-def test_requirements_hash_keys_the_env(site: Site) -> None:
-    def key(text: str, version: str = "3.10") -> str | None:
+def test_requirements_key_the_env(site: Site) -> None:
+    def key(*lines: str, version: str = "3.10", own: tuple[str, ...] = ()) -> str | None:
+        requirements = Requirements(requirements=lines, python_path=own)
         return resolve(
-            workflow(requirements="r.txt", version=version), site, run="r", requirements_text=text
-        ).env_key
+            workflow(requirements="r.txt", version=version), site, run="r",
+            requirements=requirements,
+        ).env_key  # fmt: skip
 
-    assert key("numpy") == key("numpy")
+    assert key("numpy") == key("numpy") == key("numpy", own=("src",))
     assert key("numpy") != key("numpy==2")
-    # the version is added by the job script: the Python that really runs, not the one asked for
-    assert key("numpy") == key("numpy", "3.11")
+    # the Python asked for is part of the key (the job script also prefixes the one that runs)
+    assert key("numpy") != key("numpy", version="3.11")
+    assert key() is None  # only the run's own code, or nothing: no environment at all
     assert resolve(workflow(), site, run="r").env_key is None
 
 
 @pytest.mark.parametrize("field", ["file", "working_dir", "requirements"])
 @pytest.mark.parametrize("path", ["/etc/passwd", "../outside.py", "a/../../b"])
 def test_paths_stay_inside_the_project(site: Site, field: str, path: str) -> None:
-    with pytest.raises(ResolveError, match="must be a path inside the project"):
+    # refused where the file is read ...
+    with pytest.raises(ValidationError, match="must be a relative path inside the project"):
         plan(site, **{field: path})
+    # ... and still by resolve, for a workflow that skipped validation
+    unchecked = workflow().model_copy(update={field: path})
+    with pytest.raises(ResolveError, match="must be a path inside the project"):
+        resolve(unchecked, site, run="w-1234")
 
 
 def test_absolute_artifact_is_rejected(site: Site) -> None:
-    with pytest.raises(ResolveError, match="artifacts '/opt/conda' must be a path inside"):
+    with pytest.raises(ValidationError, match="artifact path '/opt/conda' is absolute"):
         plan(site, artifacts=["/opt/conda"])
 
 

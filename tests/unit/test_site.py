@@ -66,7 +66,7 @@ sbatch: ["constraint=x"]
     assert found[(5, "login.prot")][1] == "did you mean 'port'?"
     assert "not a valid Slurm name" in found[(6, "partitions.default")][0]
     assert "has no unit" in found[(8, "gpus.A100.memory")][0]
-    assert "not a Slurm time" in found[(9, "defaults.time")][0]
+    assert "not a time limit" in found[(9, "defaults.time")][0]
     assert "not an sbatch option" in found[(10, "sbatch")][0]
 
 

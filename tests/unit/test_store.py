@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hpcrun import store as store_module
+from hpcrun.errors import UsageError
 from hpcrun.store import RunRecord, Store, StoreError, default_store, utc_now
 
 
@@ -304,7 +305,7 @@ def test_tagging_a_missing_run_or_empty_name_fails(store: Store) -> None:
     with pytest.raises(StoreError, match="no run named"):
         store.tag("ghost", "best")
     store.create_run(record())
-    with pytest.raises(StoreError, match="empty"):
+    with pytest.raises(UsageError, match="tag ' ' is not allowed: a tag is 1 to 64"):
         store.tag("train-a1b2", " ")
 
 

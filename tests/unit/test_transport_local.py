@@ -161,18 +161,20 @@ def test_sync_down_skips_unchanged_and_missing(local: LocalTransport, tmp_path: 
     total = sum(len(data) for data in TREE.values())
     down = tmp_path / "down"
 
-    assert local.sync_down(str(job), ["data", "train.py", "a b.txt", "not-there"], down) == (
+    assert local.sync_down(
+        str(job), ["data", "train.py", "a b.txt", "not-there"], down
+    ).received == (
         len(TREE["data/input.csv"])
         + len(TREE["data/nested/deep/weights.bin"])
         + len(TREE["train.py"])
         + len(TREE["a b.txt"])
     )
-    assert local.sync_down(str(job), ["data", "train.py"], down) == 0
+    assert local.sync_down(str(job), ["data", "train.py"], down).received == 0
     (down / "data" / "input.csv").unlink()
-    assert local.sync_down(str(job), ["data"], down) == len(TREE["data/input.csv"])
+    assert local.sync_down(str(job), ["data"], down).received == len(TREE["data/input.csv"])
     assert contents(down) == {k: v for k, v in contents(job).items() if k in contents(down)}
-    assert local.sync_down(str(job), ["."], tmp_path / "all") == total
-    assert local.sync_down(str(tmp_path / "no-such-dir"), ["x"], tmp_path / "none") == 0
+    assert local.sync_down(str(job), ["."], tmp_path / "all").received == total
+    assert local.sync_down(str(tmp_path / "no-such-dir"), ["x"], tmp_path / "none").received == 0
 
 
 def test_read_from_offsets(local: LocalTransport, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ backend runs the same job script as a detached process on this machine.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hpcrun.errors import RemoteError
@@ -19,7 +20,22 @@ class SchedulerUnavailable(RemoteError):
     conclude anything about a job's state from this."""
 
 
+@dataclass(frozen=True)
+class SubmissionTrace:
+    """What a run folder says about a submission whose submitter is gone."""
+
+    job_id: str | None  # the recorded job id (.jobid), if the submission got that far
+    in_flight: bool  # a submission still holds the run folder's .submit.lock
+    # seconds since the last submission attempt took that lock (the lock file's mtime, on
+    # the cluster's own clock), or None if no attempt got that far
+    since_attempt: float | None = None
+
+
 class Backend(Protocol):
+    # How long after a run was created a scheduler may still queue a job for it that
+    # neither its queue nor its accounting shows yet (0: the backend knows at once).
+    grace_seconds: float
+
     def submit(
         self, transport: Transport, run_dir: str, plan: Any, after: Sequence[tuple[str, str]] = ()
     ) -> str:
@@ -33,6 +49,19 @@ class Backend(Protocol):
         ...
 
     def cancel(self, transport: Transport, jobs: Mapping[str, str]) -> None: ...
+
+    def inspect_submissions(
+        self, transport: Transport, run_dirs: Sequence[str]
+    ) -> dict[str, SubmissionTrace]:
+        """Per run folder: its recorded job id and whether a submission is in flight; one
+        round trip for all of them."""
+        ...
+
+    def jobs_named(self, transport: Transport, names: Mapping[str, float]) -> dict[str, str]:
+        """Job id per job name (name -> seconds since its run was created) for the names a
+        job carries; a name missing from the answer is CONFIRMED to carry no job. Raises
+        SchedulerUnavailable when that cannot be confirmed."""
+        ...
 
     def log_path(self, run_dir: str, job_id: str) -> str: ...
 

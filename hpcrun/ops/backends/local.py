@@ -4,11 +4,17 @@ The job gets its own session (process group), so it survives the CLI and ``cance
 kill all of it. A small wrapper records the exit code in the run directory when the script
 ends, so the final state is known even if no hpcrun process was watching. Job ids are the
 wrapper's pid; ``.jobid`` holds "pid starttime" so a recycled pid is never mistaken for it.
+
+A killed submitter never leaves an untracked job: it holds ``.submit.lock`` in the run
+directory from before the wrapper starts, the wrapper inherits that lock and lets go of it
+only after it has written ``.jobid`` itself. So "lock free and no .jobid" proves that no
+job process exists for the run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -17,17 +23,29 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hpcrun.ops.backends import log_file
+from hpcrun.ops.backends import SubmissionTrace, log_file
 from hpcrun.schedulers.status import JobStatus
 
 EXIT_FILE = ".hpcrun-exit"
 CANCEL_FILE = ".hpcrun-cancelled"
 JOBID_FILE = ".jobid"
+SUBMIT_LOCK = ".submit.lock"
 
 # $1: run dir; $2..: run dirs that must end with exit code 0 first (like afterok).
+# First it records itself in .jobid ("pid starttime", field 22 of /proc/PID/stat), then it
+# closes the inherited submit lock (fd $HPCRUN_SUBMIT_LOCK_FD): see the module docstring.
 _WRAPPER = r"""
 cd "$1" || exit 1
 shift
+record_self() {
+  local stat
+  read -r stat < /proc/$$/stat || return 1
+  set -- ${stat##*) }
+  printf '%s %s\n' "$$" "${20}" > .jobid.job.tmp && mv .jobid.job.tmp .jobid
+}
+[ -s .jobid ] || record_self || exit 1
+case $HPCRUN_SUBMIT_LOCK_FD in ''|*[!0-9]*) ;; *) eval "exec $HPCRUN_SUBMIT_LOCK_FD>&-" ;; esac
+unset HPCRUN_SUBMIT_LOCK_FD
 export SLURM_JOB_ID=$$ JOB_ID=$$ SLURM_JOBID=$$
 log="slurm-$$.log"
 for dep in "$@"; do
@@ -77,11 +95,38 @@ def _alive(run_dir: Path) -> int | None:
     return pid if _start_time(pid) == started else None
 
 
+def _lock_held(run_dir: Path) -> bool:
+    """True while a submission (or a wrapper that has not recorded itself) holds the lock."""
+    try:
+        fd = os.open(run_dir / SUBMIT_LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 class LocalBackend:
+    grace_seconds = 0.0  # no queue in between: a started job has recorded itself or holds the lock
+
     def submit(
         self, transport: Any, run_dir: str, plan: Any, after: Sequence[tuple[str, str]] = ()
     ) -> str:
         directory = Path(run_dir)
+        lock = os.open(directory / SUBMIT_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._start(directory, plan, after, lock)
+        finally:
+            os.close(lock)
+
+    def _start(
+        self, directory: Path, plan: Any, after: Sequence[tuple[str, str]], lock: int
+    ) -> str:
         recorded = (_read(directory / JOBID_FILE) or "").split()
         if recorded:
             return recorded[0]  # submitted before: never start a second copy
@@ -92,6 +137,7 @@ class LocalBackend:
             "SLURM_CPUS_PER_TASK": str(plan.cpus_per_task or 1),
             "SLURM_NTASKS": "1",
             "SLURM_JOB_NUM_NODES": "1",
+            "HPCRUN_SUBMIT_LOCK_FD": str(lock),
         }
         process = subprocess.Popen(
             ["bash", "-c", _WRAPPER, "hpcrun-job", str(directory), *(d for _, d in after)],
@@ -101,11 +147,14 @@ class LocalBackend:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            pass_fds=(lock,),
         )
-        started = _start_time(process.pid) or "0"
-        temp = directory / f"{JOBID_FILE}.tmp"
-        temp.write_text(f"{process.pid} {started}\n")
-        temp.replace(directory / JOBID_FILE)
+        started = _start_time(process.pid)
+        if started is not None and not (directory / JOBID_FILE).exists():
+            # the wrapper writes the same line; whichever lands first, .jobid exists on return
+            temp = directory / f"{JOBID_FILE}.tmp"
+            temp.write_text(f"{process.pid} {started}\n")
+            temp.replace(directory / JOBID_FILE)
         return str(process.pid)
 
     def poll(self, transport: Any, jobs: Mapping[str, str]) -> dict[str, JobStatus]:
@@ -144,6 +193,21 @@ class LocalBackend:
 
     def log_path(self, run_dir: str, job_id: str) -> str:
         return log_file(run_dir, job_id)
+
+    def inspect_submissions(
+        self, transport: Any, run_dirs: Sequence[str]
+    ) -> dict[str, SubmissionTrace]:
+        traces = {}
+        for run_dir in run_dirs:
+            directory = Path(run_dir)
+            in_flight = _lock_held(directory)  # before .jobid: see SlurmBackend's note
+            recorded = (_read(directory / JOBID_FILE) or "").split()
+            traces[run_dir] = SubmissionTrace(recorded[0] if recorded else None, in_flight)
+            # (no since_attempt: the local site has no grace period to measure)
+        return traces
+
+    def jobs_named(self, transport: Any, names: Mapping[str, float]) -> dict[str, str]:
+        return {}  # no queue: a job that exists has recorded itself (module docstring)
 
 
 def _signal_group(pid: int, signum: int) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from hpcrun.ops.backends import SchedulerUnavailable, log_file
+from hpcrun.ops.backends import SchedulerUnavailable, SubmissionTrace, log_file
 from hpcrun.schedulers import slurm
 from hpcrun.transport.base import CommandFailed, CommandResult, Shell, Transport
 
@@ -24,7 +24,34 @@ cat .jobid
 """
 
 
+# For each run folder (numbered): is .submit.lock held (an sbatch in flight), how long ago
+# a submission last opened it (``exec 8>`` truncates it, which sets its mtime), and .jobid's
+# first line. The lock is tested before .jobid is read, so a submission that ends between
+# the two is seen with its job id, never as "nothing in flight and no job id".
+_INSPECT = """i=0
+now=$(date +%s)
+for d in {run_dirs}; do
+  held=0 since=
+  if [ -e "$d/.submit.lock" ]; then
+    if ! flock -n "$d/.submit.lock" true 2>/dev/null; then held=1; fi
+    since=$((now - $(stat -c %Y "$d/.submit.lock" 2>/dev/null || echo "$now")))
+  fi
+  job=$(head -n 1 "$d/.jobid" 2>/dev/null | head -c 200 | tr -d '\\r|')
+  printf '%s|%s|%s|%s\\n' "$i" "$held" "$since" "$job"
+  i=$((i + 1))
+done
+"""
+
+# sbatch may reach the controller late (a slow or stopped slurmctld, a retried RPC): until
+# this long after the run was created AND after its last sbatch attempt began, a job may
+# still appear that squeue and sacct do not show yet, so "no job carries the name" is not
+# yet proof that nothing was queued.
+SUBMIT_GRACE_SECONDS = 300.0
+
+
 class SlurmBackend:
+    grace_seconds = SUBMIT_GRACE_SECONDS
+
     def submit(
         self, transport: Transport, run_dir: str, plan: Any, after: Sequence[tuple[str, str]] = ()
     ) -> str:
@@ -79,6 +106,48 @@ class SlurmBackend:
     def log_path(self, run_dir: str, job_id: str) -> str:
         return log_file(run_dir, job_id)
 
+    def inspect_submissions(
+        self, transport: Transport, run_dirs: Sequence[str]
+    ) -> dict[str, SubmissionTrace]:
+        if not run_dirs:
+            return {}
+        quoted = " ".join(shlex.quote(d) for d in run_dirs)
+        result = transport.run(Shell(_INSPECT.format(run_dirs=quoted)))
+        if not result.ok:
+            raise CommandFailed(result, "looking for recorded job ids")
+        traces: dict[str, SubmissionTrace] = {}
+        for line in result.stdout.splitlines():
+            index, held, since, text = [*line.split("|", 3), "", "", ""][:4]
+            if not index.isdigit() or int(index) >= len(run_dirs):
+                continue
+            try:
+                job_id: str | None = slurm.parse_sbatch(text) if text.strip() else None
+            except ValueError:
+                job_id = None  # a torn .jobid: decided by the job name instead
+            ago = float(since) if since.lstrip("-").isdigit() else None
+            traces[run_dirs[int(index)]] = SubmissionTrace(job_id, held == "1", ago)
+        if len(traces) != len(run_dirs):
+            raise CommandFailed(result, "looking for recorded job ids (incomplete answer)")
+        return traces
+
+    def jobs_named(self, transport: Transport, names: Mapping[str, float]) -> dict[str, str]:
+        if not names:
+            return {}
+        queue = transport.run(slurm.squeue_by_name_argv(names))
+        if not queue.ok:
+            raise _unavailable_or_failed(queue, "squeue")
+        found = slurm.parse_jobs_by_name(queue.stdout)
+        rest = [name for name in names if name not in found]
+        if rest:
+            # squeue forgets a finished job after MinJobAge: accounting has it. An hour
+            # more than the oldest run's age covers clock skew with the cluster.
+            since = max(names[name] for name in rest) + 3600
+            history = transport.run(slurm.sacct_by_name_argv(rest, int(since)))
+            if not history.ok:
+                raise _unavailable_or_failed(history, "sacct")
+            found.update(slurm.parse_jobs_by_name(history.stdout))
+        return {name: ids[0] for name, ids in found.items() if name in names and ids}
+
 
 KILLED = 128 + 9
 MEMORY_KILL = "exceeded memory limit"
@@ -112,7 +181,7 @@ def _raise_sbatch_error(result: CommandResult) -> None:
     if slurm.is_transient_error(text):
         raise SchedulerUnavailable(
             f"sbatch: the Slurm controller did not answer ({text.splitlines()[-1]})",
-            "the job was not submitted; submit again once the controller is back",
+            "it may or may not have been queued: `hpcrun ps` adopts it by its name if so",
         )
     last = (text.splitlines() or ["no message"])[-1]
     from hpcrun.errors import RemoteError

@@ -56,30 +56,48 @@ fi
 cd "$hpcrun_run_dir/code"
 cd src
 
-# Virtualenv cached by Python version (the one that runs) + requirements hash. Built once under a lock and
-# marked ready only when complete, so a failed or interrupted build is never reused.
+# The cached virtualenv holds what comes from the package index only. Its name: the Python
+# that really runs + a hash of the normalised requirements, the Python version asked for and
+# the site's modules. Built once under a lock, marked ready only when complete, so a failed
+# or interrupted build is never reused.
 hpcrun_pyver="$("$hpcrun_python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-hpcrun_env="$HOME"/hpcrun/envs/"py$hpcrun_pyver"-56515f5b3cecdebe
-if [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
-  mkdir -p "$(dirname "$hpcrun_env")"
+hpcrun_env_name="py$hpcrun_pyver"-87ac6c22400cb4d4
+hpcrun_env="$HOME"/hpcrun/envs/"$hpcrun_env_name"
+hpcrun_rebuild_env=0
+if [ "$hpcrun_rebuild_env" = 1 ] || [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
+  mkdir -p "$(dirname "$hpcrun_env")" "$hpcrun_run_dir/.hpcrun"
   exec 9>"$hpcrun_env.lock"
   flock 9
-  if [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
-    hpcrun_log "building Python environment $hpcrun_env"
+  if [ "$hpcrun_rebuild_env" = 1 ] || [ ! -e "$hpcrun_env/.hpcrun-ready" ]; then
+    hpcrun_log "environment $hpcrun_env_name: building in $hpcrun_env"
+    hpcrun_env_started=$SECONDS
     rm -rf "$hpcrun_env"
+    # The normalised requirements (comments dropped, sorted, includes followed; local
+    # paths left out): pip runs from the working directory, as it would for the original.
+    printf '%s\n' numpy==2.1.0 'pandas>=2 ; python_version >= "3.10"' >"$hpcrun_run_dir/.hpcrun/requirements.txt"
     if "$hpcrun_python" -m venv "$hpcrun_env" &&
       "$hpcrun_env/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -r requirements.txt; then
+        -r "$hpcrun_run_dir/.hpcrun/requirements.txt"; then
       touch "$hpcrun_env/.hpcrun-ready"
+      hpcrun_env_built="built in $((SECONDS - hpcrun_env_started)) s"
+      hpcrun_log "environment $hpcrun_env_name: $hpcrun_env_built"
+      if [ "${hpcrun_login_build:-0}" = 1 ]; then
+        # for the job's own log: the build happened here, at submit time
+        printf '%s on the login node\n' "$hpcrun_env_built" >"$hpcrun_run_dir/.hpcrun/env-built"
+      fi
     else
       rm -rf "$hpcrun_env"
-      hpcrun_log "building the Python environment failed"
+      hpcrun_log "environment $hpcrun_env_name: building the Python environment failed"
       exit 1
     fi
+  else
+    hpcrun_log "environment $hpcrun_env_name: reused (another run built it meanwhile)"
   fi
   exec 9>&-
+elif [ -e "$hpcrun_run_dir/.hpcrun/env-built" ]; then
+  hpcrun_log "environment $hpcrun_env_name: $(cat "$hpcrun_run_dir/.hpcrun/env-built")"
 else
-  hpcrun_log "reusing Python environment $hpcrun_env"
+  hpcrun_log "environment $hpcrun_env_name: reused"
 fi
 export VIRTUAL_ENV="$hpcrun_env"
 export PATH="$hpcrun_env/bin:$PATH"
@@ -88,6 +106,13 @@ hpcrun_python="$hpcrun_env/bin/python"
 # Environment from the workflow
 export PYTHONPATH=.
 export GREETING='it'"'"'s $HOME'
+
+# The run's own code (local paths in the requirements): this run's copy, put first on the
+# path, never baked into the shared environment.
+hpcrun_work_dir="$PWD"
+hpcrun_log "the run's own code on PYTHONPATH:" mylib/src
+export PYTHONPATH="$hpcrun_work_dir/"mylib/src":${PYTHONPATH:-}"
+export PYTHONPATH="${PYTHONPATH%:}"
 
 # before_run
 nvidia-smi || true
