@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def job_name_for(run: str) -> str:
+    """The scheduler job name of a run: its unique name, so that Slurm can be asked by
+    name whether a run whose submitter died was queued (see ``ops.in_doubt``)."""
+    return _JOB_NAME_UNSAFE.sub("_", run)[:128]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ with the reason shown by ``ps``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from hpcrun.locks import is_held
 from hpcrun.ops.backends import SchedulerUnavailable, SubmissionTrace
 from hpcrun.ops.session import Session
+from hpcrun.plan import job_name_for
 
 SUBMITTING = "submitting"  # the store's state for a run without a job id yet
 ADOPT_NOTE = "hpcrun will adopt it if Slurm queues it"
@@ -29,11 +29,6 @@ NEVER_QUEUED = (
     "the submission did not complete and the scheduler confirmed that no job carries its "
     "name: nothing was queued"
 )
-_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")  # as site/resolve.py names every job
-
-
-def job_name(run: str) -> str:
-    return _JOB_NAME_UNSAFE.sub("_", run)[:128]
 
 
 def age_seconds(created_at: str, now: datetime | None = None) -> float:
@@ -88,7 +83,7 @@ def settle(
     traces = backend.inspect_submissions(transport, [r.remote_dir for r in doubtful])
     unresolved = [r for r in doubtful if not traces[r.remote_dir].job_id]
     unresolved = [r for r in unresolved if not traces[r.remote_dir].in_flight]
-    names = {job_name(r.run): age_seconds(r.created_at) for r in unresolved}
+    names = {job_name_for(r.run): age_seconds(r.created_at) for r in unresolved}
     found: dict[str, str] = {}
     asked, silent = False, None
     if names:
@@ -102,7 +97,7 @@ def settle(
         age = age_seconds(record.created_at)
         if trace.since_attempt is not None:  # the grace runs from the last sbatch attempt
             age = min(age, trace.since_attempt)
-        name = job_name(record.run)
+        name = job_name_for(record.run)
         decision = decide(trace, found.get(name), age,
                           backend.grace_seconds, asked)  # fmt: skip
         if decision.action == "adopt":

@@ -11,9 +11,10 @@ import pytest
 from hpcrun.errors import EXIT_CONNECTION_LOST, ConnectionLostError, UsageError
 from hpcrun.ops.backends import SubmissionTrace
 from hpcrun.ops.cleanup import run_dir_to_remove
-from hpcrun.ops.in_doubt import NEVER_QUEUED, decide, job_name
+from hpcrun.ops.in_doubt import NEVER_QUEUED, decide
 from hpcrun.ops.reconnect import RECONNECT_ENV, Reconnecting, reconnect_timeout
 from hpcrun.ops.session import Session
+from hpcrun.plan import job_name_for
 from hpcrun.schedulers import slurm
 from hpcrun.transport.base import TransportError
 from tests.conftest import write
@@ -58,9 +59,15 @@ def test_parse_jobs_by_name_folds_array_tasks_and_skips_steps() -> None:  # hand
 
 
 def test_job_name_is_the_one_every_job_is_submitted_with() -> None:
-    from hpcrun.site import resolve
+    from hpcrun.site.models import Site
+    from hpcrun.site.resolve import resolve
+    from hpcrun.spec.models import BashWorkflow
 
-    assert job_name("train-7f3k") == resolve._JOB_NAME_UNSAFE.sub("_", "train-7f3k")[:128]
+    workflow = BashWorkflow(name="train", provider="bash", commands=["true"])
+    site = Site(name="s", scheduler="slurm")
+    plan = resolve(workflow, site, run="train-7f3k", submit_env={})
+    assert plan.job_name == job_name_for("train-7f3k") == "train-7f3k"
+    assert job_name_for("a b/c") == "a_b_c"
 
 
 # ------------------------------------------------------------ deciding about a run in doubt
