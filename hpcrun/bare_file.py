@@ -45,10 +45,15 @@ def project_root_for(file: Path, cwd: Path) -> Path:
     return cwd
 
 
+def clean_name(text: str, fallback: str) -> str:
+    """``text`` made to follow the workflow name rule (``safepaths.NAME_RULE``)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).lstrip("-._")[:NAME_MAX].rstrip("-._")
+    return name or fallback
+
+
 def workflow_name_for(file: Path) -> str:
-    """The file's stem, within the workflow name rule (``safepaths.NAME_RULE``)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", file.stem).lstrip("-._")[:NAME_MAX].rstrip("-.")
-    return name or "main"
+    """The workflow (and run) name of a bare file: its stem, cleaned up."""
+    return clean_name(file.stem, "main")
 
 
 def _inside(path: Path, folder: Path, what: str, flag: str) -> str:
@@ -57,8 +62,8 @@ def _inside(path: Path, folder: Path, what: str, flag: str) -> str:
     if relative == ".." or relative.startswith(".." + os.sep) or os.path.isabs(relative):
         raise UnsafePathError(
             f"{what} '{path}' is outside {folder}",
-            f"{flag} must lie inside the project ({folder}); run hpcrun from the project "
-            "folder, or move the file into it",
+            f"{flag} must lie inside {folder} (the project root, or --working-dir); "
+            "run hpcrun from the project folder, or move the file into it",
         )
     posix = Path(relative).as_posix()
     check_relative(posix, what)
@@ -90,8 +95,10 @@ def load_bare_file(
     if requirements is not None:
         wanted = Path(os.path.abspath(cwd / Path(requirements).expanduser()))
         if not wanted.is_file():
-            raise UsageError(f"-r/--requirements: {requirements} does not exist",
-                             "paths on the command line are relative to the current folder")  # fmt: skip
+            raise UsageError(
+                f"-r/--requirements: {requirements} does not exist",
+                "paths on the command line are relative to the current folder",
+            )
         data["requirements"] = _inside(wanted, work, "requirements", "-r/--requirements")
     elif (absolute.parent / REQUIREMENTS).is_file():
         beside = absolute.parent / REQUIREMENTS

@@ -114,6 +114,11 @@ class RemoteError(HpcrunError):
     """The cluster, the connection or the scheduler failed."""
 
 
+class JobNeverStartsError(HpcrunError):
+    """Slurm says a pending job can never start (e.g. DependencyNeverSatisfied): following
+    stops with exit 1, the job stays queued for the user to cancel or fix."""
+
+
 class ConnectionLostError(RemoteError):
     """The login node stayed unreachable: nothing is known about the job, which may still
     be running (or, during a submission, may have been queued)."""

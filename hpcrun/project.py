@@ -42,8 +42,10 @@ def load_project(path: Path) -> Project:
     root = extract_zip(path) if path.suffix.lower() == ".zip" else path.resolve()
     entry = find_entry_point(root)
     requirements = REQUIREMENTS if (root / REQUIREMENTS).is_file() else None
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem if path.is_file() else path.resolve().name)
-    return Project(root, name.strip("-") or "project", entry, requirements, path)
+    from hpcrun.bare_file import clean_name
+
+    name = clean_name(path.stem if path.is_file() else path.resolve().name, "project")
+    return Project(root, name, entry, requirements, path)
 
 
 def find_entry_point(root: Path) -> str:

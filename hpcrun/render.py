@@ -7,18 +7,21 @@ paths that may start with ``~``); templates never build shell text by concatenat
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from hpcrun.errors import UsageError
-from hpcrun.paths import data_dir
+from hpcrun.paths import data_dir, hpcrun_home
 from hpcrun.plan import JobPlan
 
 # The local site runs the very script a Slurm job would get (its #SBATCH lines are inert).
 JOB_TEMPLATE = {"slurm": "slurm/job.sh.j2", "local": "slurm/job.sh.j2"}
 # Builds the cached virtualenv alone, for sites with env_build: login.
 ENV_TEMPLATE = "slurm/env.sh.j2"
+# One job array script for every point of a sweep (hpcrun.sweep).
+SWEEP_TEMPLATE = "slurm/sweep.sh.j2"
 
 
 def shell_quote(value: Any) -> str:
@@ -35,6 +38,32 @@ def shell_path(value: Any) -> str:
     return shlex.quote(text)
 
 
+def shell_word(value: Any, params: Mapping[str, str]) -> str:
+    """One shell word for ``value``: quoted literal text, with each ``${{name}}`` of a sweep
+    parameter in ``params`` (name -> environment variable) as ``"$HPCRUN_PARAM_NAME"``."""
+    from hpcrun.spec.sweep import PARAM_REF_RE
+
+    text = str(value)
+    pieces: list[str] = []
+    start = 0
+    for match in PARAM_REF_RE.finditer(text):
+        if match.group(1) not in params:
+            continue
+        if match.start() > start:
+            pieces.append(shlex.quote(text[start : match.start()]))
+        pieces.append(f'"${params[match.group(1)]}"')
+        start = match.end()
+    if start < len(text) or not pieces:
+        pieces.append(shlex.quote(text[start:]))
+    return "".join(pieces)
+
+
+def _quote_value(context: Any, value: Any) -> str:
+    """``|qv``: ``|q`` in a job; in a sweep script parameters become their variables."""
+    sweep = context.get("sweep")
+    return shell_word(value, sweep.env_names) if sweep is not None else shell_quote(value)
+
+
 def comment(value: Any) -> str:
     """Text safe inside a ``#`` comment: one line."""
     return " ".join(str(value).splitlines())
@@ -48,6 +77,7 @@ def _environment(search_path: tuple[str, ...]) -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(list(search_path)),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         auto_reload=False,  # a template file does not change under a running hpcrun
@@ -55,8 +85,34 @@ def _environment(search_path: tuple[str, ...]) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(q=shell_quote, shpath=shell_path, comment=comment)
+    env.filters.update(q=shell_quote, shpath=shell_path, comment=comment,
+                       qv=jinja2.pass_context(_quote_value))  # fmt: skip
     return env
+
+
+def _bytecode_cache() -> Any:
+    """Compiled templates kept under $HPCRUN_HOME/cache/templates, so that a short-lived
+    `hpcrun render` does not compile them again (jinja checks each entry against the
+    template's source). Best effort: with no writable cache folder, templates compile."""
+    import contextlib
+    import os
+
+    import jinja2
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: Any) -> None:
+            # full disk, read-only home: a cache miss next time, never an error
+            with contextlib.suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    folder = hpcrun_home() / "cache" / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not os.access(folder, os.W_OK):
+            return None
+    except OSError:
+        return None
+    return QuietCache(str(folder))
 
 
 def render_job_script(plan: JobPlan, site_templates: Path | None = None) -> str:
@@ -69,14 +125,19 @@ def render_env_script(plan: JobPlan, site_templates: Path | None = None) -> str:
     return _render(ENV_TEMPLATE, plan, site_templates)
 
 
-def _render(name: str, plan: JobPlan, site_templates: Path | None) -> str:
+def render_sweep_script(plan: JobPlan, sweep: Any, site_templates: Path | None = None) -> str:
+    """The one job array script of a sweep; ``sweep``: a ``hpcrun.sweep.script.SweepScript``."""
+    return _render(SWEEP_TEMPLATE, plan, site_templates, sweep=sweep)
+
+
+def _render(name: str, plan: JobPlan, site_templates: Path | None, **extra: Any) -> str:
     """A broken site template is the user's to fix: say which file and line, no traceback."""
     import jinja2
 
     dirs = [site_templates] if site_templates else []
     env = _environment(tuple(str(d) for d in [*dirs, data_dir("templates")]))
     try:
-        return env.get_template(name).render(plan=plan)
+        return env.get_template(name).render(plan=plan, **extra)
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise UsageError(f"template {where}: {exc.message}", _TEMPLATE_HINT) from None

@@ -82,6 +82,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '[]';
     CREATE INDEX runs_project ON runs (project_root, site);
     """,
+    # 3: the validated site config a run was submitted with (JSON, see hpcrun.site.snapshot),
+    # so logs/artifacts/cancel/ps keep working when the YAML moves or changes.
+    """
+    ALTER TABLE runs ADD COLUMN site_snapshot TEXT;
+    """,
 )
 
 
@@ -130,12 +135,15 @@ class RunRecord:
     final: bool = False
     working_dir: str | None = None  # the workflow's working_dir, relative to code/
     artifacts: tuple[str, ...] = ()  # its artifact paths, relative to the working_dir
+    # the site config it was submitted with (JSON); None for runs recorded before schema 3
+    site_snapshot: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ps --json`` object: every field (a superset of the DESIGN.md keys)."""
         data = asdict(self)
         data["depends_on"] = list(self.depends_on)
         data["artifacts"] = list(self.artifacts)
+        del data["site_snapshot"]  # internal, and long: `site`/`site_config` name it
         if self.state == SUBMITTING:  # internal; the ps --json contract knows it as pending
             data["state"] = "pending"
             data["state_reason"] = self.state_reason or "being submitted"
@@ -341,6 +349,17 @@ class Store:
             db.execute(
                 "UPDATE runs SET artifacts_dir = ?, updated_at = ? WHERE run = ?",
                 (str(path), utc_now(), run),
+            )
+        return self._require(run)
+
+    @_faults_explained
+    def repoint_site(self, run: str, site: str, site_config: str, site_snapshot: str) -> RunRecord:
+        """Point a run at another site config (its login changed): later commands use it."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET site = ?, site_config = ?, site_snapshot = ?, updated_at = ?"
+                " WHERE run = ?",
+                (site, site_config, site_snapshot, utc_now(), run),
             )
         return self._require(run)
 

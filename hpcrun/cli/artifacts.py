@@ -6,21 +6,25 @@ from pathlib import Path
 
 import click
 
+from hpcrun.cli.common import run_site_option
+
 
 @click.command(short_help="Fetch a run's artifacts.")
 @click.argument("run")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to fetch into (default: $HPCRUN_HOME/artifacts/RUN).")  # fmt: skip
-def artifacts(run: str, dest: Path | None) -> None:
+@run_site_option
+def artifacts(run: str, dest: Path | None, site: str | None) -> None:
     """Fetch RUN's declared artifacts and its OUTPUT_FOLDER. Files already fetched and
     unchanged are not transferred again."""
     from hpcrun.cli.common import human_size, note, warn_unsafe_links
     from hpcrun.ops.artifacts import fetch_artifacts
+    from hpcrun.ops.repoint import point_run
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
 
     with Session() as session:
-        record = find_run(session, run)
+        record = point_run(session, find_run(session, run), site)
         target, received, unsafe_links = fetch_artifacts(session, record, dest)
     warn_unsafe_links(unsafe_links)
     note(f"{human_size(received)} fetched")

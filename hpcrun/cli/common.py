@@ -21,6 +21,19 @@ def site_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def run_site_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--site`` on commands about recorded runs: by default each run uses the config it
+    was submitted with (recorded with it); SITE points it at a new one."""
+    return click.option(
+        "--site",
+        "site",
+        metavar="SITE",
+        default=None,
+        help="Point the run at this site config (a YAML path or a name) when its login "
+        "changed; kept for later commands. Default: the config recorded with the run.",
+    )(function)
+
+
 def var_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--var",

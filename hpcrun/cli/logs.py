@@ -6,11 +6,14 @@ import sys
 
 import click
 
+from hpcrun.cli.common import run_site_option
+
 
 @click.command(short_help="Print or follow a run's output.")
 @click.argument("run")
 @click.option("-f", "--follow", "follow_", is_flag=True, help="Keep streaming until the run ends.")
-def logs(run: str, follow_: bool) -> None:
+@run_site_option
+def logs(run: str, follow_: bool, site: str | None) -> None:
     """Print RUN's output (stdout and stderr of the job). With -f, stream it until the run
     ends, then exit with the job's exit code; Ctrl-C stops following, not the run. A lost
     connection is retried for up to $HPCRUN_RECONNECT_TIMEOUT seconds (default 600), then
@@ -18,11 +21,12 @@ def logs(run: str, follow_: bool) -> None:
     from hpcrun.cli.common import exit_code_of, note
     from hpcrun.errors import EXIT_INTERRUPTED
     from hpcrun.ops.follow import follow
+    from hpcrun.ops.repoint import point_run
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
 
     with Session() as session:
-        record = find_run(session, run)
+        record = point_run(session, find_run(session, run), site)
         if follow_:
             try:
                 final = follow(session, record.run, sys.stdout.buffer, on_event=note)
@@ -33,7 +37,7 @@ def logs(run: str, follow_: bool) -> None:
         if not record.job_id:
             note(f"{record.run} has no job yet ({record.state})")
             return
-        site = session.site_of(record)
-        path = session.backend(site).log_path(record.remote_dir, record.job_id)
-        sys.stdout.buffer.write(session.transport(site).read_from(path, 0))
+        config = session.site_of(record)
+        path = session.backend(config).log_path(record.remote_dir, record.job_id)
+        sys.stdout.buffer.write(session.transport(config).read_from(path, 0))
         sys.stdout.buffer.flush()

@@ -21,7 +21,7 @@ from hpcrun.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, HpcrunErro
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("hpcrun.cli.render", "render", "Print the batch script a workflow would submit."),
     "validate": ("hpcrun.cli.validate", "validate", "Check a workflows file, list every problem."),
-    "submit": ("hpcrun.cli.submit", "submit", "Submit a workflow or project, and follow it."),
+    "submit": ("hpcrun.cli.submit", "submit", "Submit a workflow, project or file; follow it."),
     "run": ("hpcrun.cli.run", "run", "dstack's run python: run a Python file."),
     "ps": ("hpcrun.cli.ps", "ps", "List runs and their states."),
     "logs": ("hpcrun.cli.logs", "logs", "Print or follow a run's output."),

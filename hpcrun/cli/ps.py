@@ -22,6 +22,16 @@ def _recent(record: Any, now: datetime) -> bool:
     return now - finished < RECENT
 
 
+def _site_runs(session: Any, site: str) -> list[Any]:
+    """``--site``: the runs of that site, pointed at that config (ops.repoint)."""
+    from hpcrun.ops.repoint import point_site_runs
+
+    outcome = point_site_runs(session, site)
+    for why in outcome.refused:
+        warn(f"{why}; it keeps its own config")
+    return outcome.records
+
+
 @click.command(short_help="List runs and their states.")
 @click.option(
     "-a", "--all", "show_all", is_flag=True, help="All runs, not only unfinished and recent ones."
@@ -29,17 +39,30 @@ def _recent(record: Any, now: datetime) -> bool:
 @click.option(
     "--json", "as_json", is_flag=True, help="A JSON array (see DESIGN.md for the fields)."
 )
-def ps(show_all: bool, as_json: bool) -> None:
+@click.option(
+    "--site",
+    "site",
+    metavar="SITE",
+    default=None,
+    help="Only the runs of this site, refreshed with this config (a YAML path or a name): "
+    "for when the site's login changed; kept for later commands.",
+)
+def ps(show_all: bool, as_json: bool, site: str | None) -> None:
     """List runs: unfinished ones and those that ended in the last 24 hours (-a: all)."""
     from hpcrun.ops.session import Session
     from hpcrun.ops.track import refresh
 
     with Session() as session:
-        report = refresh(session)
-        for site, why in report.unavailable.items():
-            warn(f"site {site}: {why} (states shown may be stale)")
+        only = _site_runs(session, site) if site else None
+        report = refresh(session, None if only is None else [r for r in only if not r.final])
+        for name, why in report.unavailable.items():
+            warn(f"site {name}: {why} (states shown may be stale)")
         now = datetime.now(timezone.utc)
-        records = [r for r in session.store.list_runs() if show_all or _recent(r, now)]
+        records = session.store.list_runs()
+        if only is not None:
+            wanted = {r.run for r in only}
+            records = [r for r in records if r.run in wanted]
+        records = [r for r in records if show_all or _recent(r, now)]
     if as_json:
         click.echo(json.dumps([r.to_json() for r in records], indent=2))
         return

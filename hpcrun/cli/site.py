@@ -16,7 +16,8 @@ def site() -> None:
 @click.argument("name", metavar="SITE", required=False)
 def check(name: str | None) -> None:
     """Connect to SITE and check what its config claims: sbatch, partitions, GPU gres
-    types, the Python modules and the remote root."""
+    types, the largest node and MaxTime of each partition against defaults.time, the
+    Python modules and the remote root. Exit 1 if a check fails ("warn" lines do not)."""
     from hpcrun.ops.session import Session
     from hpcrun.ops.site_check import check_site
 
@@ -24,6 +25,8 @@ def check(name: str | None) -> None:
         checks = check_site(session, name)
     for item in checks:
         mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
+        if item.ok and item.warning:
+            mark = click.style("warn", fg="yellow")
         click.echo(f"{mark} {item.name}: {item.detail}")
         if item.hint:
             click.echo(f"       hint: {item.hint}")

@@ -18,6 +18,7 @@ from hpcrun.cli.common import (
     warn,
     warn_unsafe_links,
 )
+from hpcrun.cli.knobs import knob_options, knob_values
 
 
 class TrailingArgsCommand(click.Command):
@@ -44,7 +45,9 @@ def _target(arguments: tuple[str, ...], file_only: bool) -> tuple[Path | None, s
 
 
 @click.command(cls=TrailingArgsCommand, short_help="Submit a workflow and follow it.")
-@click.argument("arguments", nargs=-1, required=True, metavar="[FILE] WORKFLOW | PROJECT | FILE.py [ARGS]...")
+@click.argument(
+    "arguments", nargs=-1, required=True, metavar="[FILE] WORKFLOW | PROJECT | FILE.py [ARGS]..."
+)
 @site_option
 @var_option
 @click.option("-d", "--detach", is_flag=True, help="Return once submitted; print the run name.")
@@ -85,6 +88,7 @@ def _target(arguments: tuple[str, ...], file_only: bool) -> tuple[Path | None, s
 @click.option("--shm-size", metavar="SIZE", help="Shared memory (/dev/shm), added to --memory.")
 @click.option("--rebuild-env", is_flag=True, default=None,
               help="Build the Python environment afresh; later runs reuse it.")  # fmt: skip
+@knob_options
 @click.option("--input", "inputs", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="A folder uploaded to the job's INPUT_FOLDER.")  # fmt: skip
 @click.pass_context
@@ -118,7 +122,7 @@ def submit(
         working_dir=flags["working_dir"], interruptible=flags["interruptible"], cpu=flags["cpu"],
         memory=flags["memory"], gpu=flags["gpu"], gpu_name=flags["gpu_name"],
         gpu_memory=flags["gpu_memory"], shm_size=flags["shm_size"], args=program_args,
-        version=flags["version"], rebuild_env=flags["rebuild_env"],
+        version=flags["version"], rebuild_env=flags["rebuild_env"], **knob_values(flags),
     )  # fmt: skip
     request = SubmitRequest(path, workflow, site, parse_vars(variables), overrides, inputs)
     with Session() as session:

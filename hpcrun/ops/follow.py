@@ -1,5 +1,9 @@
 """Follow a run: stream its log as it is written and report state changes until it ends.
 
+A pending job's reason is reported each time Slurm changes it; when Slurm says it can never
+start (``schedulers.slurm_reasons.never_starts``), following stops with JobNeverStartsError
+(exit 1) and leaves the job queued and the run pending: nothing is cancelled or closed.
+
 A lost connection to the login node is ridden out (``ops.reconnect``): streaming resumes
 at the same offset once it is back; past the limit, ConnectionLostError (exit code 75)."""
 
@@ -50,6 +54,7 @@ def follow(
     transport = session.transport(site)
     backend = session.backend(site)
     offset, interval, last_state, outage = 0, backoff.first, None, None
+    last_reason: str | None = None
     reconnecting = Reconnecting(
         site.login.host if site.login else site.name,
         f"{run} may still be running",
@@ -79,13 +84,46 @@ def follow(
             out.flush()
             offset += len(chunk)
             progressed = True
-        if record.state != last_state:
-            on_event(f"{record.run}: {record.state}")
-            last_state = record.state
+        # during an outage the recorded reason is the outage's, not Slurm's
+        reason = _pending_reason(record) if outage is None else None
+        if record.state != last_state or (reason is not None and reason != last_reason):
+            on_event(_state_line(record, reason))
+            last_state, last_reason = record.state, reason
         if record.final:
             return record
+        if reason is not None and site.scheduler == "slurm":
+            _stop_if_never_starts(record, reason)
         interval = backoff.next(interval, progressed)
         sleep(interval)
+
+
+def _pending_reason(record: Any) -> str | None:
+    """Slurm's reason for a queued job that waits (None: none, or not pending)."""
+    return record.state_reason if record.state == "pending" and record.job_id else None
+
+
+def _state_line(record: Any, reason: str | None) -> str:
+    """``train-7f3k: pending (Resources: waiting for free nodes)``, or ``train-7f3k: running``."""
+    from hpcrun.schedulers.slurm_reasons import explain
+
+    explained = explain(reason)
+    return f"{record.run}: {record.state}" + (f" ({explained})" if explained else "")
+
+
+def _stop_if_never_starts(record: Any, reason: str) -> None:
+    """JobNeverStartsError when Slurm's ``reason`` says the job can never start. The job is
+    left queued and the run pending, as Slurm has it: the user cancels or fixes it."""
+    from hpcrun.errors import JobNeverStartsError
+    from hpcrun.schedulers.slurm_reasons import never_starts
+
+    stuck = never_starts(reason)
+    if stuck is None:
+        return
+    raise JobNeverStartsError(
+        f"{record.run} (job {record.job_id}) can never start: Slurm says {stuck.reason}: "
+        f"{stuck.meaning}. It stays queued",
+        f"cancel it with `hpcrun cancel {record.run}`, then {stuck.fix}",
+    )
 
 
 def _poll(

@@ -60,13 +60,14 @@ def load_target(
 ) -> Target:
     """``path`` is a workflows file (default: found in the current folder), or a project
     folder, zip or Python file when no workflow name is given."""
-    from hpcrun.project import is_project_path, load_project, project_workflow
-
     if workflow_name is None:
+        # only here: project.py brings zipfile and hashlib, which `render` of a file never needs
+        from hpcrun.project import is_project_path, load_project, project_workflow
+
         if path is None or not (is_project_path(path) or path.is_file()):
             raise UsageError(
                 "name the workflow to run",
-                "hpcrun submit [FILE] WORKFLOW, or hpcrun submit PROJECT_FOLDER_OR_ZIP_OR_FILE.py",
+                "hpcrun submit [FILE] WORKFLOW, or hpcrun submit FOLDER, PROJECT.zip or FILE.py",
             )
         from hpcrun.spec.models import PythonWorkflow
 
@@ -112,11 +113,21 @@ def build_job(
     run: str,
     overrides: Overrides | None = None,
     submit_env: Mapping[str, str] | None = None,
+    sweep_ok: bool = False,
 ) -> PreparedJob:
+    """``sweep_ok``: the caller (``ops.sweep_render``) renders a sweep's array script from
+    this plan; anyone else would run a sweep's ${{ parameter }} placeholders as text."""
     from hpcrun.ops.requirements_files import read_requirements
     from hpcrun.render import render_job_script
     from hpcrun.site.resolve import resolve
 
+    if getattr(target.workflow, "sweep", None) is not None and not sweep_ok:
+        raise UsageError(
+            f"workflow '{target.workflow.name}' is a parameter sweep: it runs as a job array, "
+            "not as one job",
+            f"'hpcrun render {target.workflow.name}' shows its array script and point table; "
+            "running sweeps (hpcrun sweep) is not available yet",
+        )
     overrides = overrides or Overrides()
     if target.consumed:
         overrides = replace(overrides, **dict.fromkeys(target.consumed))
@@ -148,15 +159,17 @@ def prepare(
     variables: Mapping[str, str] | None = None,
     run: str | None = None,
     submit_env: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> PreparedJob:
-    """Render one workflow of a workflows file (``hpcrun render``)."""
+    """Render one workflow of a workflows file (``hpcrun render``); ``overrides``: its
+    command-line flags (--time, --partition...)."""
     from hpcrun.site.load import load_site
 
     target = load_target(resolve_workflows_file(file), workflow_name, variables)
     site_model, site_path = load_site(site)
     return build_job(
         target, site_model, site_path, run=run or f"{target.workflow.name}-dryrun",
-        submit_env=submit_env,
+        overrides=overrides, submit_env=submit_env,
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ class Session:
         self._store: Any = None
         self._sites: dict[str, tuple[Any, Path]] = {}
         self._transports: dict[tuple[Any, ...], Any] = {}
+        self._snapshots: dict[str, Any] = {}  # recorded site config (JSON) -> Site
 
     def __enter__(self) -> Session:
         return self
@@ -47,7 +48,37 @@ class Session:
         return self._sites[key]
 
     def site_of(self, record: Any) -> Any:
-        return self.site(record.site_config)[0]
+        """The site config a run was submitted with (or last pointed at with ``--site``):
+        its recorded snapshot; for runs recorded before snapshots (or a snapshot this
+        hpcrun cannot read), the YAML at the recorded path."""
+        from hpcrun.errors import HpcrunError, UsageError
+
+        snapshot = record.site_snapshot
+        problem = None
+        if snapshot:
+            if snapshot not in self._snapshots:
+                from hpcrun.site.snapshot import site_from_snapshot
+
+                try:
+                    self._snapshots[snapshot] = site_from_snapshot(snapshot)
+                except UsageError as exc:
+                    problem = exc.message
+            if snapshot in self._snapshots:
+                return self._snapshots[snapshot]
+        try:
+            return self.site(record.site_config)[0]
+        except HpcrunError as exc:
+            why = problem or "it was recorded without a copy of its site config"
+            detail = exc.message
+            if record.site_config not in detail:
+                detail = f"{record.site_config}: {detail}"
+            raise UsageError(
+                f"cannot tell where {record.run} runs: {why}, and loading its site config "
+                f"failed ({detail})",
+                f"point it at the config of site '{record.site}' with --site SITE "
+                f"(e.g. hpcrun logs {record.run} --site SITE; ps, artifacts and cancel "
+                "take --site too)",
+            ) from None
 
     def transport(self, site: Any) -> Any:
         key = transport_key(site)

@@ -18,6 +18,7 @@ class Check:
     ok: bool
     detail: str
     hint: str | None = None
+    warning: bool = False  # ok, but worth reading (shown as "warn"; exit code stays 0)
 
 
 def check_site(session: Session, site_name: str | None) -> list[Check]:
@@ -36,7 +37,7 @@ def check_site(session: Session, site_name: str | None) -> list[Check]:
     checks.append(Check("remote_root", writable.ok, root, hint))
     if site.scheduler == "slurm":
         checks.extend(_slurm_checks(transport, site))
-        checks.extend(_node_checks(transport))
+        checks.extend(_node_checks(transport, site))
     else:
         from hpcrun.ops.capacity import this_machine
 
@@ -76,8 +77,9 @@ def _slurm_checks(transport: Any, site: Any) -> list[Check]:
     return checks
 
 
-def _node_checks(transport: Any) -> list[Check]:
-    """The largest node of each partition: what `render --check` compares jobs against."""
+def _node_checks(transport: Any, site: Any) -> list[Check]:
+    """The largest node and MaxTime of each partition (one sinfo): what `render --check`
+    compares jobs against."""
     from hpcrun.ops.capacity import site_capacity
     from hpcrun.schedulers.slurm_nodes import summary
 
@@ -85,7 +87,43 @@ def _node_checks(transport: Any) -> list[Check]:
         capacity = site_capacity(transport)
     except HpcrunError as exc:
         return [Check("nodes", False, exc.message, "hpcrun needs `sinfo --Node` to work")]
-    return [Check(f"nodes {name}", True, text) for name, text in summary(capacity).items()]
+    checks = [Check(f"nodes {name}", True, text) for name, text in summary(capacity).items()]
+    return checks + _time_checks(capacity, site)
+
+
+def _time_checks(capacity: Any, site: Any) -> list[Check]:
+    """defaults.time against each partition's MaxTime. A partition the site sends jobs to
+    fails; any other one is a warning (only a run with --partition would go there)."""
+    from hpcrun.durations import normalise
+    from hpcrun.schedulers.slurm_nodes import time_refusals
+
+    time = normalise(site.defaults.time)
+    refusing = time_refusals(capacity, time)
+    if not refusing:
+        return [Check("time", True, f"defaults.time {time} is within every partition's MaxTime")]
+    used = {
+        site.partitions.default or capacity.default,
+        site.partitions.preemptible,
+        *(gpu.partition for gpu in site.gpus.values()),
+    }
+    checks = []
+    for name, limit in refusing.items():
+        if name in used:
+            checks.append(Check(
+                f"time {name}", False,
+                f"defaults.time {time} is over the MaxTime {limit} of partition '{name}', "
+                "which this site sends jobs to: Slurm would refuse them or leave them "
+                "pending (PartitionTimeLimit)",
+                f"set defaults.time to {limit} or less in the site config",
+            ))  # fmt: skip
+        else:
+            checks.append(Check(
+                f"time {name}", True,
+                f"MaxTime {limit} is below defaults.time {time}: a run sent there with "
+                f"--partition {name} needs --time {limit} or less",
+                warning=True,
+            ))  # fmt: skip
+    return checks
 
 
 def _module_checks(transport: Any, site: Any) -> list[Check]:

@@ -49,6 +49,7 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
     from hpcrun.ops import stage
     from hpcrun.ops.capacity import with_capacity_warnings
     from hpcrun.ops.deps import find_upstream
+    from hpcrun.site.snapshot import site_snapshot
     from hpcrun.store import RunRecord
 
     store = session.store
@@ -74,7 +75,7 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
     prepared = with_capacity_warnings(prepared, transport)  # one sinfo on a Slurm site
     run_dir = stage.run_dir_for(transport, plan)
     previous = store.latest_upload(str(target.project_root), site.name)
-    if previous is not None and previous.site_config != str(site_path.resolve()):
+    if previous is not None and not _same_login(session, previous, site):
         previous = None  # another config of the same name: maybe another machine
     # Held until the job id is recorded: a concurrent `ps` must not take this run for one
     # whose submitter died.
@@ -85,6 +86,7 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
                 workflow=plan.workflow,
                 site=site.name,
                 site_config=str(site_path.resolve()),
+                site_snapshot=site_snapshot(site),
                 remote_dir=run_dir,
                 workflows_file=str(target.workflows_file) if target.workflows_file else None,
                 project_root=str(target.project_root),
@@ -127,6 +129,18 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
             # and the run folder has its .jobid, so a later `ps` adopts it.
             raise QueuedNotRecordedError(record.run, job_id, exc) from exc
     return Submitted(record, prepared, sent, tuple(upstream))
+
+
+def _same_login(session: Session, previous: Any, site: Any) -> bool:
+    """Whether an earlier run's config reaches the same machine (compared by its recorded
+    login, not by the YAML's path: the file may have moved, or been edited)."""
+    from hpcrun.ops.session import transport_key
+
+    try:
+        before = session.site_of(previous)
+    except HpcrunError:
+        return False  # its config is gone: do not guess
+    return (before.scheduler, transport_key(before)) == (site.scheduler, transport_key(site))
 
 
 def _refresh_upstream_candidates(session: Session, workflow: Any, site: Any) -> None:

@@ -1,5 +1,5 @@
-"""Bring recorded run states up to date: per site, ONE scheduler poll for all its
-unfinished runs. A scheduler that does not answer changes nothing but the reason shown.
+"""Bring recorded run states up to date: per cluster login, ONE scheduler poll for all
+its unfinished runs. A scheduler that does not answer changes nothing but the reason shown.
 Runs whose submitter died before recording a job id are settled by ``ops.in_doubt``."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpcrun.errors import RemoteError
+from hpcrun.errors import HpcrunError, RemoteError
 from hpcrun.ops import in_doubt
 from hpcrun.ops.backends import SchedulerUnavailable
-from hpcrun.ops.session import Session
+from hpcrun.ops.session import Session, transport_key
 from hpcrun.transport.base import TransportError
 
 
@@ -26,14 +26,26 @@ class TrackReport:
 def refresh(session: Session, records: Iterable[Any] | None = None) -> TrackReport:
     store = session.store
     pending = list(store.unfinished() if records is None else records)
-    by_site: dict[str, list[Any]] = defaultdict(list)
-    for record in pending:
-        if not record.final:
-            by_site[record.site_config].append(record)
     report = TrackReport()
-    for site_config, group in by_site.items():
+    # Grouped by what each run's recorded config reaches (scheduler and login), not by
+    # the YAML's path: runs of one cluster share one poll however their YAML moved since,
+    # and runs of different logins never share a connection.
+    by_login: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    sites: dict[tuple[Any, ...], Any] = {}
+    for record in pending:
+        if record.final:
+            continue
         try:
-            _refresh_site(session, site_config, group, report)
+            site = session.site_of(record)
+        except HpcrunError as exc:  # its config is gone: the others are still polled
+            report.unavailable[record.site] = exc.message
+            continue
+        key = (site.scheduler, *transport_key(site))
+        sites.setdefault(key, site)
+        by_login[key].append(record)
+    for key, group in by_login.items():
+        try:
+            _refresh_site(session, sites[key], group, report)
         except (SchedulerUnavailable, RemoteError) as exc:
             report.unavailable[group[0].site] = exc.message
             if isinstance(exc, TransportError):
@@ -44,11 +56,8 @@ def refresh(session: Session, records: Iterable[Any] | None = None) -> TrackRepo
     return report
 
 
-def _refresh_site(
-    session: Session, site_config: str, group: list[Any], report: TrackReport
-) -> None:
+def _refresh_site(session: Session, site: Any, group: list[Any], report: TrackReport) -> None:
     store = session.store
-    site = session.site(site_config)[0]
     transport = session.transport(site)
     backend = session.backend(site)
     settled, silent = in_doubt.settle(session, transport, backend, group)

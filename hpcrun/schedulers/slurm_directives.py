@@ -18,32 +18,35 @@ FLAG_RE = re.compile(r"--[a-z][a-z0-9-]*")
 VALUE_RE = re.compile(r"[A-Za-z0-9_.+\-,:=/@%\[\]]+")
 VALUE_RULE = "letters, digits and _ . + - , : = / @ % [ ] only"
 
-# Directives hpcrun writes (or means to own) -> the hpcrun option or field that sets them.
+# Directives hpcrun writes (or means to own) -> how to get what they would do.
+_GPU = "use --gpu/--gpu-name (resources.gpu in a workflow)"
+_LOG = "hpcrun keeps the job's output in the run folder: read it with hpcrun logs RUN"
+_MEM = "use --memory (resources.memory)"
 OWNED = {
-    "--gres": "--gpu/--gpu-name (resources.gpu)",
-    "--gpus": "--gpu/--gpu-name (resources.gpu)",
-    "--gpus-per-node": "--gpu/--gpu-name (resources.gpu)",
-    "--gpus-per-task": "--gpu/--gpu-name (resources.gpu)",
-    "--output": "none: hpcrun keeps the job's log (hpcrun logs RUN)",
-    "--error": "none: hpcrun keeps the job's log (hpcrun logs RUN)",
-    "--open-mode": "none: hpcrun keeps the job's log (hpcrun logs RUN)",
-    "--job-name": "none: the job is named after the run",
-    "--time": "--time (max_duration)",
-    "--mem": "--memory (resources.memory)",
-    "--mem-per-cpu": "--memory (resources.memory)",
-    "--mem-per-gpu": "--memory (resources.memory)",
-    "--cpus-per-task": "--cpu (resources.cpu)",
-    "--partition": "--partition (slurm.partition)",
-    "--account": "--account (slurm.account)",
-    "--qos": "--qos (slurm.qos)",
-    "--constraint": "--constraint (slurm.constraint)",
-    "--requeue": "-i/--interruptible (resources.interruptible)",
-    "--no-requeue": "-i/--interruptible (resources.interruptible)",
-    "--array": "none: hpcrun submits one job per run",
-    "--chdir": "--working-dir (working_dir)",
-    "--export": "-e/--env (env)",
-    "--wrap": "none: hpcrun writes the job script",
-    "--dependency": "deps in the workflow",
+    "--gres": _GPU,
+    "--gpus": _GPU,
+    "--gpus-per-node": _GPU,
+    "--gpus-per-task": _GPU,
+    "--output": _LOG,
+    "--error": _LOG,
+    "--open-mode": _LOG,
+    "--job-name": "the job is named after the run (hpcrun ps shows both)",
+    "--time": "use --time (max_duration in a workflow)",
+    "--mem": _MEM,
+    "--mem-per-cpu": _MEM,
+    "--mem-per-gpu": _MEM,
+    "--cpus-per-task": "use --cpu (resources.cpu)",
+    "--partition": "use --partition (slurm.partition)",
+    "--account": "use --account (slurm.account)",
+    "--qos": "use --qos (slurm.qos)",
+    "--constraint": "use --constraint (slurm.constraint)",
+    "--requeue": "use -i/--interruptible (resources.interruptible)",
+    "--no-requeue": "use -i/--interruptible (resources.interruptible)",
+    "--array": "hpcrun submits one job per run",
+    "--chdir": "use --working-dir (working_dir)",
+    "--export": "use -e/--env (env)",
+    "--wrap": "hpcrun writes the job script itself",
+    "--dependency": "use deps in the workflow",
 }
 
 
@@ -63,13 +66,10 @@ def directive_problem(text: object) -> tuple[str, str] | None:
             example,
         )
     if flag in OWNED:
-        owner = OWNED[flag]
-        hint = (
-            f"hpcrun sets {flag} itself; use {owner}"
-            if not owner.startswith("none")
-            else f"hpcrun sets {flag} itself ({owner.removeprefix('none: ')})"
+        return (
+            f"'{flag}' is set by hpcrun and cannot be passed through",
+            f"hpcrun writes {flag} itself; {OWNED[flag]}",
         )
-        return f"'{flag}' is set by hpcrun and cannot be passed through", hint
     if has_value and not VALUE_RE.fullmatch(value):
         return (
             f"the value of '{flag}' ('{value}') has characters hpcrun does not pass to sbatch",

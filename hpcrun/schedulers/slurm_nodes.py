@@ -14,12 +14,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-NODE_FIELDS = ("%N", "%P", "%c", "%m", "%G")
+from hpcrun.durations import DurationError, parse_duration, parse_limit, slurm_time
+
+# %l: the partition's time limit (MaxTime), so the time checks share this one call.
+NODE_FIELDS = ("%N", "%P", "%c", "%m", "%G", "%l")
 _GRES_GPU = re.compile(r"^gpu(?::([^:(]+))?:(\d+)")
 
 
 def sinfo_nodes_argv() -> list[str]:
-    """One line per (node, partition): ``name|partition|cpus|memory MiB|gres``."""
+    """One line per (node, partition): ``name|partition|cpus|memory MiB|gres|MaxTime``."""
     return ["sinfo", "--noheader", "--Node", f"--format={'|'.join(NODE_FIELDS)}"]
 
 
@@ -31,6 +34,10 @@ class Largest:
     mem_mib: int = 0
     gpus: dict[str, int] = field(default_factory=dict)  # gres type ("" = any) -> count
     nodes: int = 0
+    # The partition's MaxTime as sinfo prints it ("infinite", "5:00", "1-00:00:00"), and
+    # in seconds (None: no limit).
+    time_limit: str = ""
+    time_limit_s: int | None = None
 
     def describe(self) -> str:
         gpus = ", ".join(f"{n} {t or 'gpu'}" for t, n in sorted(self.gpus.items()) if t)
@@ -71,7 +78,7 @@ def parse_sinfo_nodes(stdout: str) -> Capacity:
         fields = line.strip().split("|")
         if len(fields) != len(NODE_FIELDS) or not fields[1]:
             continue
-        _node, partition, cpus, memory, gres = fields
+        _node, partition, cpus, memory, gres, limit = fields
         if partition.endswith("*"):
             partition = partition[:-1]
             capacity.default = partition
@@ -81,6 +88,7 @@ def parse_sinfo_nodes(stdout: str) -> Capacity:
         for kind, count in _gpus(gres).items():
             largest.gpus[kind] = max(largest.gpus.get(kind, 0), count)
         largest.nodes += 1
+        largest.time_limit, largest.time_limit_s = limit.strip(), parse_limit(limit)
     return capacity
 
 
@@ -126,10 +134,37 @@ def partition_of(capacity: Capacity, partition: str | None) -> tuple[str, Larges
     return name, capacity.partitions[name]
 
 
+def over_time_limit(time: str | None, largest: Largest, where: str) -> str | None:
+    """Why a job's ``--time`` (Slurm's form) is over the MaxTime of ``where``; None if it
+    is not, or either is unknown or unlimited (pure)."""
+    if not time or largest.time_limit_s is None:
+        return None
+    try:
+        seconds = parse_duration(time)
+    except DurationError:
+        return None
+    if seconds <= largest.time_limit_s:
+        return None
+    return (
+        f"--time {slurm_time(seconds)} is over the MaxTime {slurm_time(largest.time_limit_s)} "
+        f"of {where}"
+    )
+
+
+def time_refusals(capacity: Capacity, time: str) -> dict[str, str]:
+    """partition -> its MaxTime, for each partition whose MaxTime is below ``time`` (pure)."""
+    return {
+        name: slurm_time(largest.time_limit_s)
+        for name, largest in sorted(capacity.partitions.items())
+        if largest.time_limit_s is not None and over_time_limit(time, largest, name)
+    }
+
+
 def summary(capacity: Capacity) -> Mapping[str, str]:
     """partition -> "N nodes, largest: ..." (for ``site check``)."""
     return {
         name: f"{largest.nodes} node(s), largest {largest.describe()}"
+        + (f", MaxTime {largest.time_limit}" if largest.time_limit else "")
         for name, largest in sorted(capacity.partitions.items())
     }
 

@@ -162,7 +162,7 @@ class Site(_Strict):
         if self.scheduler == "local":
             import sys
 
-            return "%d.%d" % sys.version_info[:2]
+            return f"{sys.version_info.major}.{sys.version_info.minor}"
         return "3.10"
 
     def gpu_type(self, name: str) -> tuple[str, GpuType] | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from hpcrun import durations
 from hpcrun.errors import ResolveError, did_you_mean
-from hpcrun.plan import JobPlan
+from hpcrun.plan import JobPlan, job_name_for
 from hpcrun.requirements import Requirements, environment_key
 from hpcrun.schedulers import slurm_directives
 from hpcrun.site.models import GpuType, Site
@@ -21,7 +21,6 @@ from hpcrun.units import Size
 
 DEFAULT_REMOTE_ROOT = "~/hpcrun"
 KNOWN_PYTHON_VERSIONS = ("2.7", *(f"3.{minor}" for minor in range(6, 15)))
-_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def resolve(
@@ -59,7 +58,7 @@ def resolve(
             partition = site.partitions.preemptible
     knobs = workflow.slurm or SlurmOptions()
     if knobs.partition:  # asked for by name: over the GPU type's and the preemptible one
-        if partition and partition != knobs.partition:
+        if partition not in (None, site.partitions.default, knobs.partition):
             notes.append(f"partition '{knobs.partition}' (asked for) instead of '{partition}'")
         partition = knobs.partition
     if is_local and (knobs != SlurmOptions() or workflow.max_duration):
@@ -82,7 +81,7 @@ def resolve(
         workflow=workflow.name,
         site=site.name,
         scheduler=site.scheduler,
-        job_name=_JOB_NAME_UNSAFE.sub("_", run)[:128],
+        job_name=job_name_for(run),
         partition=partition,
         gres=gres,
         mem_mib=_memory_mib(workflow, site, notes),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcrun.errors import Problem, SpecError, UsageError, did_you_mean
-from hpcrun.spec.variables import Variables, load_variables, substitute
+from hpcrun.spec.variables import Placeholders, Variables, load_variables, substitute
 from hpcrun.yamlsource import SourceMap, read_yaml
 
 ALIASES = {"script": "file", "python_script": "file", "python": "version", "depends-on": "deps"}
@@ -40,6 +40,8 @@ class WorkflowFile:
     # name -> the "already defined" problems of its later copies: such a name is ambiguous,
     # so get() refuses it (validate and submit must agree).
     duplicates: dict[str, list[Problem]] = field(default_factory=dict)
+    # name -> remarks that do not stop it (e.g. an unused sweep parameter), located
+    warnings: dict[str, list[Problem]] = field(default_factory=dict)
 
     def problem(self, name: str, field_name: str, message: str, hint: str | None) -> SpecError:
         """A SpecError about one field of workflow ``name``, located in the file."""
@@ -186,15 +188,71 @@ def _load_one(index: int, item: Any, variables: Variables, result: WorkflowFile)
     def absolute_label(path: Sequence[str | int]) -> str:
         return label(tuple(path)[len(base) :])
 
-    item = substitute(item, base, name, variables, source, problems, absolute_label)
+    placeholders = _sweep_placeholders(item, len(base))
+    item = substitute(item, base, name, variables, source, problems, absolute_label, placeholders)
     item = _rename_aliases(item, base, source, label, problems)
     model = _model_for_provider(item, base, source, label, problems)
     if model is not None and not problems:
         _validate(model, item, base, source, label, name, result)
+        if name in result.workflows and result.workflows[name].sweep is not None:
+            _check_sweep(result.workflows[name], base, source, label, name, result)
     if problems or name in result.problems:
         collected = result.problems.setdefault(name, [])
         collected.extend(problems)
         collected.sort(key=_position)
+
+
+def _sweep_placeholders(item: dict[str, Any], depth: int) -> Placeholders | None:
+    """The names a ``sweep:`` block defines (matrix and include keys), read before
+    variables are filled in, so that ``${{ lr }}`` stays a per-point placeholder."""
+    from hpcrun.spec.sweep import PARAM_FIELDS
+
+    sweep = item.get("sweep")
+    if not isinstance(sweep, dict):
+        return None
+    names: set[str] = set()
+    if isinstance(sweep.get("matrix"), dict):
+        names.update(str(key) for key in sweep["matrix"])
+    if isinstance(sweep.get("include"), list):
+        for point in sweep["include"]:
+            if isinstance(point, dict):
+                names.update(str(key) for key in point)
+    if not names:
+        return None
+    return Placeholders(
+        frozenset(names), PARAM_FIELDS, lambda path: path[depth] if len(path) > depth else None
+    )
+
+
+def _check_sweep(
+    workflow: Any,
+    base: tuple[str | int, ...],
+    source: SourceMap,
+    label: Any,
+    name: str,
+    result: WorkflowFile,
+) -> None:
+    """Located problems and warnings of a validated ``sweep:`` block."""
+    from hpcrun.spec.sweep import param_env_name, sweep_issues, unused_parameters
+
+    for issue in sweep_issues(workflow.sweep):
+        path = ("sweep", *issue.path)
+        found = Problem(source.locate((*base, *path)), label(path), issue.message, issue.hint)
+        target = result.warnings if issue.warning else result.problems
+        target.setdefault(name, []).append(found)
+    if name in result.problems:
+        result.workflows.pop(name, None)
+        return
+    for parameter in unused_parameters(workflow):
+        path = ("sweep", "matrix", parameter) if workflow.sweep.matrix else ("sweep", "include")
+        result.warnings.setdefault(name, []).append(
+            Problem(
+                source.locate((*base, *path), prefer_key=True),
+                label(path),
+                f"sweep parameter '{parameter}' is not used by any ${{{{ {parameter} }}}}",
+                f"the program still gets it as ${param_env_name(parameter)}",
+            )
+        )
 
 
 def _rename_aliases(

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from hpcrun.safepaths import name_hint, name_problem, relative_problem
 from hpcrun.site.models import SlurmConstraint, SlurmName
+from hpcrun.spec.sweep import SweepSpec
 from hpcrun.units import Size
 
 # Always used with fullmatch: ``$`` would also match before a trailing newline.
@@ -229,6 +230,7 @@ class WorkflowBase(_Strict):
     # dstack's time limit, as written ("2h", "90", "1-00:00:00"); the plan's per-job --time
     max_duration: str | None = None
     slurm: SlurmOptions | None = None  # hpcrun extension
+    sweep: SweepSpec | None = None  # hpcrun extension: a parameter sweep (spec.sweep)
 
     @field_validator("max_duration", mode="before")
     @classmethod

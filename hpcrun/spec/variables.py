@@ -84,6 +84,22 @@ def _undefined_hint(variables: Variables, workflow: str, name: str) -> str:
     return f"define it in {where} (under '{workflow}:' or 'global:') or pass --var {name}=VALUE"
 
 
+@dataclass(frozen=True)
+class Placeholders:
+    """Sweep parameters: ``${{ name }}`` of one stays in the text (as ``${{name}}``, one
+    shell word) where ``field_of(path)`` is in ``fields``; anywhere else it is an error."""
+
+    names: frozenset[str]
+    fields: tuple[str, ...]
+    field_of: Any  # path -> the workflow field it is under
+
+    def keep(self, name: str, path: tuple[str | int, ...]) -> bool | None:
+        """None: not a parameter; True: keep it here; False: not allowed here."""
+        if name not in self.names:
+            return None
+        return self.field_of(path) in self.fields
+
+
 def substitute(
     value: Any,
     path: tuple[str | int, ...],
@@ -92,22 +108,41 @@ def substitute(
     source: SourceMap,
     problems: list[Problem],
     label: Any,
+    placeholders: Placeholders | None = None,
 ) -> Any:
-    """``value`` with every ``${{ name }}`` filled in; undefined names become Problems."""
+    """``value`` with every ``${{ name }}`` filled in; undefined names become Problems.
+    A sweep parameter (``placeholders``) wins over a variable of the same name."""
     if isinstance(value, dict):
         return {
-            k: substitute(v, (*path, k), workflow, variables, source, problems, label)
+            k: substitute(v, (*path, k), workflow, variables, source, problems, label,
+                          placeholders)  # fmt: skip
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [
-            substitute(v, (*path, i), workflow, variables, source, problems, label)
+            substitute(v, (*path, i), workflow, variables, source, problems, label,
+                       placeholders)  # fmt: skip
             for i, v in enumerate(value)
         ]
     if not isinstance(value, str) or "${{" not in value:
         return value
 
     def fill(match: re.Match[str]) -> str:
+        keep = placeholders.keep(match.group(1), path) if placeholders else None
+        if keep:
+            return "${{" + match.group(1) + "}}"
+        if keep is False:
+            problems.append(
+                Problem(
+                    source.locate(path),
+                    label(path),
+                    f"sweep parameter '{match.group(1)}' cannot be used here",
+                    "a parameter can appear as ${{ name }} in args, environment/env and "
+                    "working_dir; programs and commands also read it as $HPCRUN_PARAM_"
+                    + match.group(1).upper(),
+                )
+            )
+            return match.group(0)
         found, replacement = variables.lookup(workflow, match.group(1))
         if not found:
             problems.append(
@@ -122,7 +157,7 @@ def substitute(
         return "" if replacement is None else str(replacement)
 
     whole = VAR_RE.fullmatch(value.strip())
-    if whole:
+    if whole and not (placeholders and whole.group(1) in placeholders.names):
         found, replacement = variables.lookup(workflow, whole.group(1))
         if found:
             return replacement

@@ -26,7 +26,7 @@ def test_a_wrong_site_config_is_caught(cluster: Cluster, tmp_path: Path) -> None
     result = hpcrun("site", "check", site)
     assert result.returncode == 1
     assert "FAIL partition default: gpu" in result.stdout
-    assert "hint: partitions here: main, preempt" in result.stdout
+    assert "hint: partitions here: main, preempt, short" in result.stdout
     assert "FAIL gpu H100: gres gpu:h100" in result.stdout
     assert "ok   python 3.11: python/3.11: Python 3.11" in result.stdout
     assert "FAIL python 3.9" in result.stdout

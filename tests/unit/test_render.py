@@ -26,7 +26,7 @@ UPDATE = os.environ.get("HPCRUN_UPDATE_GOLDEN") == "1"
 
 @pytest.mark.parametrize(
     ("workflow", "site"),
-    [("train", SITE), ("preemptible", SITE), ("shell", SITE), ("train", "local")],
+    [("train", SITE), ("preemptible", SITE), ("shell", SITE), ("knobs", SITE), ("train", "local")],
 )
 def test_golden_scripts(workflow: str, site: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HPCRUN_HOME", "/home/alice/.local/share/hpcrun")  # stable local paths

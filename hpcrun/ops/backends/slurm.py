@@ -9,7 +9,13 @@ from typing import Any
 
 from hpcrun.ops.backends import SchedulerUnavailable, SubmissionTrace, log_file
 from hpcrun.schedulers import slurm
-from hpcrun.transport.base import CommandFailed, CommandResult, Shell, Transport
+from hpcrun.transport.base import (
+    CommandFailed,
+    CommandResult,
+    Shell,
+    Transport,
+    TransportError,
+)
 
 # Under a lock in the run directory: if this run was already submitted (a retry after a
 # dropped connection or a crash), print the recorded job id instead of submitting again.
@@ -59,7 +65,7 @@ class SlurmBackend:
         sbatch = shlex.join(slurm.sbatch_argv("job.sh", extra))
         result = transport.run(Shell(_SUBMIT.format(run_dir=shlex.quote(run_dir), sbatch=sbatch)))
         if not result.ok:
-            _raise_sbatch_error(result)
+            _raise_sbatch_error(result, transport, plan)
         try:
             return slurm.parse_sbatch(result.stdout)
         except ValueError:
@@ -172,7 +178,7 @@ def _unavailable_or_failed(result: CommandResult, what: str) -> Exception:
     return CommandFailed(result, what)
 
 
-def _raise_sbatch_error(result: CommandResult) -> None:
+def _raise_sbatch_error(result: CommandResult, transport: Transport, plan: Any) -> None:
     text = result.stderr.strip() or result.stdout.strip()
     if result.returncode == 127 or "sbatch: command not found" in text:
         raise CommandFailed(
@@ -183,8 +189,26 @@ def _raise_sbatch_error(result: CommandResult) -> None:
             f"sbatch: the Slurm controller did not answer ({text.splitlines()[-1]})",
             "it may or may not have been queued: `hpcrun ps` adopts it by its name if so",
         )
-    last = (text.splitlines() or ["no message"])[-1]
     from hpcrun.errors import RemoteError
+    from hpcrun.schedulers import slurm_rejections as rejections
 
-    hint = "check the partition and GPU names in the site config (hpcrun render shows the script)"
-    raise RemoteError(f"sbatch rejected the job: {last}", hint)
+    request = rejections.Request(
+        **{name: getattr(plan, name, None) for name in rejections.Request.__dataclass_fields__}
+    )
+    hint = rejections.rejection_hint(text, request, _capacity(transport, text))
+    raise RemoteError(f"sbatch rejected the job: {rejections.rejection_message(text)}", hint)
+
+
+def _capacity(transport: Transport, text: str) -> Any:
+    """The nodes' facts for a rejection's hint: one ``sinfo``, only when the hint uses
+    them; None when the cluster does not say (the hint then goes without)."""
+    from hpcrun.schedulers import slurm_nodes
+    from hpcrun.schedulers.slurm_rejections import rejection_kind
+
+    if rejection_kind(text) in ("account", "qos", "policy"):
+        return None
+    try:
+        nodes = transport.run(slurm_nodes.sinfo_nodes_argv())
+    except TransportError:
+        return None
+    return slurm_nodes.parse_sinfo_nodes(nodes.stdout) if nodes.ok else None
