@@ -38,11 +38,29 @@ def _still_linked(fd: int, path: Path) -> bool:
 @contextmanager
 def holding(name: str) -> Iterator[None]:
     """Hold the lock ``name`` for the duration of the block (released if the process dies)."""
+    with _held(name, wait=True):
+        yield
+
+
+@contextmanager
+def holding_if_free(name: str) -> Iterator[bool]:
+    """Hold the lock ``name`` if no other process does: yields True (held for the block),
+    or False at once (another process holds it; nothing is held)."""
+    with _held(name, wait=False) as acquired:
+        yield acquired
+
+
+@contextmanager
+def _held(name: str, wait: bool) -> Iterator[bool]:
     path = _lock_path(name)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
         except BaseException:
             os.close(fd)
             raise
@@ -50,7 +68,7 @@ def holding(name: str) -> Iterator[None]:
             break
         os.close(fd)  # the previous holder removed it meanwhile: lock the new file
     try:
-        yield
+        yield True
     finally:
         # Unlink while still holding: a waiter on this inode then sees it is stale.
         try:

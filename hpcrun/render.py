@@ -2,6 +2,7 @@
 
 Every value that comes from a user reaches the script through ``|q`` (or ``|shpath`` for
 paths that may start with ``~``); templates never build shell text by concatenation.
+HTML pages (the sweep report, ``render_html``) use a second environment with autoescape on.
 """
 
 from __future__ import annotations
@@ -143,6 +144,27 @@ def _render(name: str, plan: JobPlan, site_templates: Path | None, **extra: Any)
         raise UsageError(f"template {where}: {exc.message}", _TEMPLATE_HINT) from None
     except jinja2.TemplateError as exc:
         raise UsageError(f"template {_failing_line(exc) or name}: {exc}", _TEMPLATE_HINT) from None
+
+
+@lru_cache(maxsize=1)
+def _html_environment() -> Any:
+    """HTML pages (the sweep report): autoescape ON, so every value is escaped; only the
+    built-in templates (no site overrides, no shell filters)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(template_name: str, **context: Any) -> str:
+    """An HTML page from a built-in template; every value from ``context`` is escaped."""
+    return _html_environment().get_template(template_name).render(**context)
 
 
 def _failing_line(exc: BaseException) -> str | None:

@@ -1,6 +1,6 @@
 """What went wrong with the local database, in words a user can act on.
 
-``store.py`` (the only module that imports sqlite3) hands every sqlite3 or OS error to
+The store package (the only code that imports sqlite3) hands every sqlite3 or OS error to
 ``translate``, which returns a ``StoreError`` subclass naming the database file and the fix.
 Classification uses the SQLite result code (Python 3.11+ sets ``sqlite_errorcode``) and
 falls back to SQLite's fixed English messages.

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "artifacts": ("hpcrun.cli.artifacts", "artifacts", "Fetch a run's artifacts."),
     "tag": ("hpcrun.cli.tag", "tag", "Tag a run, for deps: [':TAG']."),
     "site": ("hpcrun.cli.site", "site", "Check a site config against the live cluster."),
+    "sweep": ("hpcrun.cli.sweep", "sweep", "Run a parameter sweep (a cron tick); status, report."),
 }
 
 

@@ -37,7 +37,10 @@ def _site_runs(session: Any, site: str) -> list[Any]:
     "-a", "--all", "show_all", is_flag=True, help="All runs, not only unfinished and recent ones."
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="A JSON array (see DESIGN.md for the fields)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="A JSON array, one object per run (fields: docs/running.md#ps).",
 )
 @click.option(
     "--site",

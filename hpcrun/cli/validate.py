@@ -21,6 +21,8 @@ def validate(file: Path | None, site: str | None, variables: tuple[str, ...]) ->
     report = validate_file(file, site=site, variables=parse_vars(variables))
     for name in report.valid:
         click.echo(f"ok       {name}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.render()}", err=True)
     for problem in report.problems:
         click.echo(problem.render(), err=True)
     if report.problems:

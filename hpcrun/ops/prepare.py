@@ -126,7 +126,7 @@ def build_job(
             f"workflow '{target.workflow.name}' is a parameter sweep: it runs as a job array, "
             "not as one job",
             f"'hpcrun render {target.workflow.name}' shows its array script and point table; "
-            "running sweeps (hpcrun sweep) is not available yet",
+            f"'hpcrun sweep {target.workflow.name}' runs it as job arrays, one cron tick at a time",
         )
     overrides = overrides or Overrides()
     if target.consumed:

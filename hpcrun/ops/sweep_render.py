@@ -67,7 +67,7 @@ def build_sweep(
 
         raise UsageError(f"sweep '{workflow.name}' has no points")
     first_dir = _check_working_dirs(target, points)
-    checked = replace(target, workflow=workflow.model_copy(update={"working_dir": first_dir}))
+    checked = _with_working_dir(target, first_dir)
     job = build_job(checked, site, site_path, run=name or workflow.name, overrides=overrides,
                     submit_env=submit_env, sweep_ok=True)  # fmt: skip
     plan = job.plan
@@ -101,6 +101,21 @@ def prepare_target(
                      overrides=overrides)  # fmt: skip
 
 
+def first_point_target(target: Target) -> Target:
+    """``target`` with its working_dir as the first point has it, after checking every
+    point's (``hpcrun validate`` checks the files a sweep names this way)."""
+    from hpcrun.sweep.points import expand
+
+    points = expand(target.workflow.name, target.workflow.sweep)
+    if not points:
+        return target
+    return _with_working_dir(target, _check_working_dirs(target, points))
+
+
+def _with_working_dir(target: Target, working_dir: str | None) -> Target:
+    return replace(target, workflow=target.workflow.model_copy(update={"working_dir": working_dir}))
+
+
 def _load_warnings(target: Target) -> list[Any]:
     loaded = target.loaded
     return list(loaded.warnings.get(target.workflow.name, ())) if loaded is not None else []
@@ -127,7 +142,7 @@ def _check_working_dirs(target: Target, points: list[Any]) -> str | None:
         problem = relative_problem(value, "working_dir")
         if problem:
             raise _point_problem(target, point, problem)
-        point_target = replace(target, workflow=workflow.model_copy(update={"working_dir": value}))
+        point_target = _with_working_dir(target, value)
         try:
             folder = working_folder(point_target)
             for field in ("file", "requirements"):
@@ -137,20 +152,20 @@ def _check_working_dirs(target: Target, points: list[Any]) -> str | None:
 
             if not isinstance(exc, HpcrunError):
                 raise
-            raise _point_problem(target, point, _message_of(exc)) from None
+            raise _point_problem(target, point, *_message_of(exc)) from None
     return fill(template, points[0].params, parameters)
 
 
-def _message_of(exc: Any) -> str:
+def _message_of(exc: Any) -> tuple[str, str | None]:
     problems = getattr(exc, "problems", None)
-    return problems[0].message if problems else exc.message
+    return (problems[0].message, problems[0].hint) if problems else (exc.message, exc.hint)
 
 
-def _point_problem(target: Target, point: Any, message: str) -> Exception:
+def _point_problem(target: Target, point: Any, message: str, hint: str | None = None) -> Exception:
     from hpcrun.errors import UsageError
 
     text = f"point {point.label} ({point.id}): {message}"
-    hint = "every point's working_dir must be a folder inside the project"
+    hint = hint or "every point's working_dir must be a relative folder inside the project"
     if target.loaded is not None:
         return target.loaded.problem(target.workflow.name, "working_dir", text, hint)
     return UsageError(text, hint)

@@ -16,6 +16,7 @@ class ValidationReport:
     path: Path
     valid: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # e.g. an unused sweep parameter
 
 
 def validate_file(
@@ -27,6 +28,7 @@ def validate_file(
     path = resolve_workflows_file(file)
     loaded = load_workflows(path, variables or {})
     report = ValidationReport(path, problems=loaded.all_problems())
+    report.warnings = [w for name in loaded.names for w in loaded.warnings.get(name, ())]
     if loaded.file_problems:
         return report
     site_model = None
@@ -111,6 +113,13 @@ def _missing_files(loaded: Any, name: str) -> list[Problem]:
 
     workflow = loaded.workflows[name]
     target = Target(workflow, loaded.project_root, loaded.path, loaded)
+    if workflow.sweep is not None:  # a working_dir with parameters: checked for every point
+        from hpcrun.ops.sweep_render import first_point_target
+
+        try:
+            target = first_point_target(target)
+        except SpecError as exc:
+            return list(exc.problems)
     try:
         work_dir = working_folder(target)
     except SpecError as exc:  # a working_dir leading out: reported, the rest goes on

@@ -15,6 +15,12 @@ SLURM_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-,:=]+$")
 
 
 class _Strict(BaseModel):
+    """Unknown keys are errors; values never change after validation.
+
+    Empty defaults are written ``default_factory=lambda: []``, not ``=list``: pydantic
+    inspects a factory's signature when the class is built, and for a builtin that means
+    parsing its text signature (~5% of a whole `hpcrun render`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -59,7 +65,7 @@ class Modules(_Strict):
     init: str | None = None
     # "python/{version}", or a table {"3.10": "python/3.10.12", ...} of the versions a site has
     python: str | dict[str, str] | None = None
-    always: list[str] = Field(default_factory=list)
+    always: list[str] = Field(default_factory=lambda: [])
 
     @field_validator("python")
     @classmethod
@@ -128,9 +134,9 @@ class Site(_Strict):
     remote_root: str | None = None
     modules: Modules = Field(default_factory=Modules)
     partitions: Partitions = Field(default_factory=Partitions)
-    gpus: dict[str, GpuType] = Field(default_factory=dict)
+    gpus: dict[str, GpuType] = Field(default_factory=lambda: {})
     defaults: Defaults = Field(default_factory=Defaults)
-    sbatch: list[str] = Field(default_factory=list)
+    sbatch: list[str] = Field(default_factory=lambda: [])
     # A folder of templates that override the built-in ones (same file names).
     templates: str | None = None
     # Where the cached virtualenv is built: inside the job ("job"), or on the login node at

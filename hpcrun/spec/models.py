@@ -31,6 +31,12 @@ LEGACY_GPU_KEY_RE = re.compile(r"(?P<name>[^/\s]+)/gpu", re.IGNORECASE)
 
 
 class _Strict(BaseModel):
+    """Unknown keys are errors; values never change after validation.
+
+    Empty defaults are written ``default_factory=lambda: []``, not ``=list``: pydantic
+    inspects a factory's signature when the class is built, and for a builtin that means
+    parsing its text signature (~5% of a whole `hpcrun render`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -206,7 +212,9 @@ class SlurmOptions(_Strict):
     qos: SlurmName | None = None
     constraint: SlurmConstraint | None = None
     # pass-through --flag[=value] directives, checked one by one (located by index)
-    sbatch: list[Annotated[str, AfterValidator(_sbatch_directive)]] = Field(default_factory=list)
+    sbatch: list[Annotated[str, AfterValidator(_sbatch_directive)]] = Field(
+        default_factory=lambda: []
+    )
 
     @field_validator("sbatch", mode="before")
     @classmethod
@@ -220,12 +228,12 @@ class WorkflowBase(_Strict):
     help: str | None = None
     version: str = "3.10"
     requirements: str | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    env: list[str] = Field(default_factory=list)
-    artifacts: list[Artifact] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=lambda: {})
+    env: list[str] = Field(default_factory=lambda: [])
+    artifacts: list[Artifact] = Field(default_factory=lambda: [])
     working_dir: str | None = None
-    deps: list[DepRef] = Field(default_factory=list)
-    before_run: list[str] = Field(default_factory=list)
+    deps: list[DepRef] = Field(default_factory=lambda: [])
+    before_run: list[str] = Field(default_factory=lambda: [])
     resources: Resources = Field(default_factory=Resources)
     # dstack's time limit, as written ("2h", "90", "1-00:00:00"); the plan's per-job --time
     max_duration: str | None = None
@@ -331,7 +339,7 @@ def _split_env_item(item: Any) -> tuple[str, str]:
 class PythonWorkflow(WorkflowBase):
     provider: Literal["python"]
     file: str
-    args: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=lambda: [])
 
     @field_validator("file")
     @classmethod

@@ -108,9 +108,9 @@ class SweepSpec(BaseModel):
     matrix: Annotated[
         dict[ParamName, Annotated[list[ParamValue], AfterValidator(_non_empty)]],
         BeforeValidator(_single_values),
-    ] = Field(default_factory=dict)
-    include: list[Point] = Field(default_factory=list)
-    exclude: list[Point] = Field(default_factory=list)
+    ] = Field(default_factory=lambda: {})
+    include: list[Point] = Field(default_factory=lambda: [])
+    exclude: list[Point] = Field(default_factory=lambda: [])
     max_parallel: int | None = Field(default=None, ge=1)
     retries: int = Field(default=0, ge=0)
 

@@ -114,14 +114,12 @@ def substitute(
     A sweep parameter (``placeholders``) wins over a variable of the same name."""
     if isinstance(value, dict):
         return {
-            k: substitute(v, (*path, k), workflow, variables, source, problems, label,
-                          placeholders)  # fmt: skip
+            k: substitute(v, (*path, k), workflow, variables, source, problems, label, placeholders)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [
-            substitute(v, (*path, i), workflow, variables, source, problems, label,
-                       placeholders)  # fmt: skip
+            substitute(v, (*path, i), workflow, variables, source, problems, label, placeholders)
             for i, v in enumerate(value)
         ]
     if not isinstance(value, str) or "${{" not in value:

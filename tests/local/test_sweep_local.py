@@ -72,9 +72,7 @@ def test_rendered_sweep_runs_each_point_once(tmp_path: Path) -> None:
         }  # fmt: skip
         log = (folder / "job.log").read_text()
         assert f"trained {lr} {opt}" in log and log.count("trained") == 1
-    assert sorted(p.name for p in (sweep_dir / "points").iterdir()) == sorted(
-        p.id for p in points
-    )
+    assert sorted(p.name for p in (sweep_dir / "points").iterdir()) == sorted(p.id for p in points)
 
 
 def test_render_warns_about_unused_parameters(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def test_help_lists_commands_without_heavy_imports() -> None:
         "import sys\n"
         "from hpcrun.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
-        "heavy = [m for m in ('paramiko', 'jinja2', 'pydantic', 'yaml') if m in sys.modules]\n"
+        "heavy = [m for m in ('paramiko', 'jinja2', 'pydantic', 'yaml', 'rich') if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
     result = subprocess.run(

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hpcrun.errors import SpecError
 from hpcrun.ops.sweep_render import PreparedSweep, prepare_target
-from hpcrun.render import shell_word
-from hpcrun.sweep.table import parse_table
+from hpcrun.plan import JobPlan
+from hpcrun.render import render_sweep_script, shell_word
+from hpcrun.sweep.points import make_point
+from hpcrun.sweep.table import SweepScript, parse_table, render_table
 from tests.conftest import write
 from tests.sweeps import lay_out, run_task
 
@@ -44,7 +49,7 @@ def shell(word: str) -> str:
 
 def test_shell_word_quotes_literals_and_expands_parameters() -> None:
     params = {"lr": "HPCRUN_PARAM_LR"}
-    assert shell_word("--lr=${{lr}}", params) == "--lr=\"$HPCRUN_PARAM_LR\""
+    assert shell_word("--lr=${{lr}}", params) == '--lr="$HPCRUN_PARAM_LR"'
     assert shell_word("${{lr}}", params) == '"$HPCRUN_PARAM_LR"'
     assert shell_word("", params) == "''"
     assert shell_word("${{other}}", params) == "'${{other}}'"  # not a parameter: literal
@@ -165,7 +170,7 @@ def test_ten_thousand_points_render_fast(tmp_path: Path) -> None:
     elapsed = time.process_time() - started
     assert len(prepared.points) == 10_000
     assert len(parse_table(prepared.table)[1]) == 10_000
-    assert prepared.script.count("exec \"$hpcrun_python\"") == 1  # one script, not one per point
+    assert prepared.script.count('exec "$hpcrun_python"') == 1  # one script, not one per point
     assert elapsed < 1.0, f"rendering 10,000 points took {elapsed:.2f} s of CPU"
 
 
@@ -180,3 +185,33 @@ def test_rendered_sweep_is_valid_bash_on_a_slurm_site(tmp_path: Path) -> None:
     assert "#SBATCH --cpus-per-task=2\n" in script and "#SBATCH --time=00:10:00\n" in script
     assert "--array" not in script.split("set -euo")[0].replace("#   sbatch --array", "")
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+
+
+one_line = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\t\n\r\x00"),
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(one_line, min_size=1, max_size=3, unique=True))
+def test_any_one_line_value_is_looked_up_byte_for_byte(tmp_path: Path, values: list[str]) -> None:
+    """The table lookup alone (a bash workflow, no Python start-up): random values."""
+    points = [make_point("w", ("v",), {"v": value}) for value in values]
+    plan = JobPlan(
+        run="w", workflow="w", site="local", scheduler="local", job_name="w",
+        env=(("X", "<${{v}}>"),),
+        commands=('printf "%s\\0" "$HPCRUN_PARAM_V" "$X" "$HPCRUN_POINT" >"$OUTPUT_FOLDER/out"',),
+    )  # fmt: skip
+    script = render_sweep_script(plan, SweepScript("w", ("v",)))
+    sweep_dir = tmp_path / f"s{uuid.uuid4().hex[:8]}"
+    (sweep_dir / "code").mkdir(parents=True)
+    chunk = lay_out(sweep_dir, sweep_dir / "code", script, render_table(("v",), points))
+    for index, point in enumerate(points):
+        result = run_task(chunk, index, home=tmp_path)
+        assert result.returncode == 0, result.stderr
+        out = (sweep_dir / "points" / point.id / "output" / "out").read_bytes()
+        expected = [point.params["v"], f"<{point.params['v']}>", point.id]
+        assert out == b"".join(v.encode() + b"\0" for v in expected)

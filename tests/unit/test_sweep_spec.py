@@ -73,7 +73,9 @@ def test_parameter_outside_its_fields_is_a_located_error(tmp_path: Path) -> None
 
 
 def test_unknown_reference_is_an_error_with_its_line(tmp_path: Path) -> None:
-    loaded = load(tmp_path, "    args: ['${{ lr }}', '${{ nope }}']\n    sweep: {matrix: {lr: [1]}}\n")
+    loaded = load(
+        tmp_path, "    args: ['${{ lr }}', '${{ nope }}']\n    sweep: {matrix: {lr: [1]}}\n"
+    )
     (found,) = problems(loaded)
     assert ":5:" in found and "undefined variable 'nope'" in found
 
@@ -102,7 +104,7 @@ def test_unknown_reference_is_an_error_with_its_line(tmp_path: Path) -> None:
 def test_sweep_mistakes_are_located(
     tmp_path: Path, sweep: str, line: int, field: str, message: str
 ) -> None:
-    loaded = load(tmp_path, "    args: [x]\n" f"    sweep: {sweep}\n")
+    loaded = load(tmp_path, f"    args: [x]\n    sweep: {sweep}\n")
     found = problems(loaded)
     assert found, "expected a problem"
     assert any(f":{line}:" in p and field in p and message in p for p in found), found
@@ -153,3 +155,21 @@ def test_a_sweep_is_not_submitted_as_one_job(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is a parameter sweep") as caught:
         prepare(path, "s", site="local")
     assert "hpcrun sweep" in (caught.value.hint or "")
+
+
+def test_validate_checks_every_points_folder_and_shows_warnings(tmp_path: Path) -> None:
+    from hpcrun.ops.validate import validate_file
+
+    write(tmp_path / "runs" / "a" / "t.py", "")
+    body = "    working_dir: runs/${{ d }}\n    sweep: {matrix: {d: [a, b], unused: [1]}}\n"
+    write(tmp_path / "workflows.yaml", HEAD + body)
+    report = validate_file(tmp_path / "workflows.yaml")
+    assert report.valid == []
+    (problem,) = report.problems
+    assert problem.field == "workflows[s].working_dir"
+    assert "point d=b," in problem.message and "does not exist" in problem.message
+    (warning,) = report.warnings
+    assert "'unused' is not used" in warning.message
+    write(tmp_path / "runs" / "b" / "t.py", "")
+    report = validate_file(tmp_path / "workflows.yaml")
+    assert (report.valid, report.problems, len(report.warnings)) == (["s"], [], 1)

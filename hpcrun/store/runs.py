@@ -1,28 +1,19 @@
-"""The local SQLite store of runs and tags: the only module that touches the database.
-
-Several hpcrun processes (an attached ``submit``, a cron ``sweep``, ``ps``) may use the same
-database at once, so it runs in WAL mode with a busy timeout and every write is one short
-``BEGIN IMMEDIATE`` transaction (taking the write lock up front avoids lock-upgrade deadlocks).
-"""
+"""Runs and tags: ``RunRecord`` and the store's methods for them (``RunsMixin``)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-from hpcrun.paths import hpcrun_home
-from hpcrun.store_faults import StoreError, busy_timeout_s, translate
+from hpcrun.store.base import faults_explained as _faults_explained
+from hpcrun.store.base import utc_now
+from hpcrun.store_faults import StoreError
 
 # The DESIGN.md contract states, plus the internal state before sbatch has answered.
 CONTRACT_STATES = (
@@ -42,74 +33,6 @@ STATES = frozenset((*CONTRACT_STATES, SUBMITTING))
 
 _NAME_MAX = 24
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-# Applied in order; user_version = number applied. Only ever append (later issues add columns).
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        run           TEXT PRIMARY KEY,
-        workflow      TEXT NOT NULL,
-        site          TEXT NOT NULL,
-        site_config   TEXT NOT NULL,
-        state         TEXT NOT NULL,
-        job_id        TEXT,
-        exit_code     INTEGER,
-        submitted_at  TEXT,
-        finished_at   TEXT,
-        artifacts_dir TEXT,
-        remote_dir    TEXT,
-        workflows_file TEXT,
-        project_root  TEXT,
-        request_key   TEXT UNIQUE,
-        depends_on    TEXT NOT NULL DEFAULT '[]',
-        created_at    TEXT NOT NULL,
-        updated_at    TEXT NOT NULL,
-        state_reason  TEXT,
-        final         INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX runs_unfinished ON runs (final, site);
-    CREATE INDEX runs_workflow ON runs (workflow, site, state);
-    CREATE TABLE tags (
-        name       TEXT PRIMARY KEY,
-        run        TEXT NOT NULL REFERENCES runs (run) ON DELETE CASCADE,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX tags_run ON tags (run);
-    """,
-    # 2: what a run's artifacts are, so `hpcrun artifacts` and deps work without the spec.
-    """
-    ALTER TABLE runs ADD COLUMN working_dir TEXT;
-    ALTER TABLE runs ADD COLUMN artifacts TEXT NOT NULL DEFAULT '[]';
-    CREATE INDEX runs_project ON runs (project_root, site);
-    """,
-    # 3: the validated site config a run was submitted with (JSON, see hpcrun.site.snapshot),
-    # so logs/artifacts/cancel/ps keep working when the YAML moves or changes.
-    """
-    ALTER TABLE runs ADD COLUMN site_snapshot TEXT;
-    """,
-)
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _faults_explained(method: _F) -> _F:
-    """sqlite3 and OS errors leave the store as StoreErrors that name the file and the fix
-    (disk full, locked, corrupt, unusable HPCRUN_HOME), never as bare sqlite3 errors."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except (sqlite3.Error, OSError) as exc:
-            raise translate(exc, self.path) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def utc_now() -> str:
-    """Now, as ISO-8601 UTC with second precision: ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -172,82 +95,11 @@ def sanitize_workflow_name(workflow: str) -> str:
     return name[:_NAME_MAX].rstrip("-") or "run"
 
 
-class Store:
-    """Runs and tags in one SQLite file. Use as a context manager, or call ``close()``."""
+class RunsMixin:
+    """The store's run and tag methods (mixed into ``hpcrun.store.Store``)."""
 
-    @_faults_explained
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        parent = self.path.parent
-        if parent.exists() and not parent.is_dir():
-            raise translate(NotADirectoryError(20, "not a folder", str(parent)), self.path)
-        if not parent.exists():
-            # Only a folder we create is ours to restrict; runs may reference private paths.
-            parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(parent, 0o700)
-        timeout = busy_timeout_s()
-        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except BaseException:
-            self._db.close()
-            raise
-
-    # ---------------------------------------------------------------- plumbing
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction; rolled back on any error."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            # SQLite may already have rolled back by itself (e.g. on a full disk); a second
-            # ROLLBACK would fail and hide the real error.
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._write() as db:
-            # Read inside the lock: another process may have migrated meanwhile.
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise StoreError(
-                    f"the database {self.path} has schema version {version}, newer than this "
-                    f"hpcrun knows ({len(MIGRATIONS)})",
-                    "upgrade hpcrun, or point HPCRUN_HOME elsewhere",
-                )
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                # executescript() would COMMIT our transaction; run statements one by one.
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
-
-    @property
-    @_faults_explained
-    def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+    _db: sqlite3.Connection
+    _write: Any
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> RunRecord | None:
         row = self._db.execute(sql, params).fetchone()
@@ -450,22 +302,3 @@ class Store:
     def tags_of(self, run: str) -> list[str]:
         rows = self._db.execute("SELECT name FROM tags WHERE run = ? ORDER BY name", (run,))
         return [row["name"] for row in rows.fetchall()]
-
-
-def default_store() -> Store:
-    """The store under ``$HPCRUN_HOME`` (see hpcrun.paths)."""
-    return Store(hpcrun_home() / "hpcrun.db")
-
-
-__all__ = [
-    "CONTRACT_STATES",
-    "STATES",
-    "SUBMITTING",
-    "RunRecord",
-    "Store",
-    "StoreError",
-    "busy_timeout_s",
-    "default_store",
-    "sanitize_workflow_name",
-    "utc_now",
-]

@@ -1,0 +1,1 @@
+"""hpcrun against its peers, side by side: `python -m bench --smoke` or `--cluster`."""

@@ -1,0 +1,182 @@
+"""The results: one table on stdout, and docs/benchmarks.md (figures, machine, how to
+reproduce, and the profiles behind every missed target)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+MET, MISSED, INFO, NOT_RUN = "met", "MISSED", "-", "not run"
+
+
+@dataclass
+class Row:
+    measure: str
+    hpcrun: str  # median, formatted with its unit
+    peer: str = ""  # the other side: "name: median"
+    ratio: str = ""  # median of the pairwise ratios, hpcrun / peer unless said
+    target: str = ""
+    verdict: str = INFO
+
+
+@dataclass
+class Section:
+    title: str
+    timed: str  # what exactly is timed, in a sentence or two (markdown)
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # markdown paragraphs
+    profile: str = ""  # preformatted (a summary of cProfile / -X importtime output)
+
+
+def seconds(value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    if abs(value) < 1e-3:
+        return f"{value * 1e6:.1f} µs"
+    if abs(value) < 1:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def ratio(value: float) -> str:
+    if value != value:
+        return "n/a"
+    return f"{value:.3g}x"
+
+
+def verdict(ok: bool, smoke: bool) -> str:
+    if smoke:
+        return INFO  # smoke sizes say nothing about the targets
+    return MET if ok else MISSED
+
+
+COLUMNS = ("measure", "hpcrun", "peer", "ratio", "target", "verdict")
+
+
+def print_table(sections: list[Section]) -> None:
+    lines = [COLUMNS]
+    for section in sections:
+        lines.append((f"[{section.title}]", "", "", "", "", ""))
+        for r in section.rows:
+            lines.append((r.measure, r.hpcrun, r.peer, r.ratio, r.target, r.verdict))
+    widths = [min(48, max(len(line[i]) for line in lines)) for i in range(len(COLUMNS))]
+    for line in lines:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _command(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.stdout or out.stderr else ""
+
+
+def machine() -> list[tuple[str, str]]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    os_name = platform.platform()
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return [
+        ("CPUs (`nproc`)", str(len(os.sched_getaffinity(0)))),
+        ("CPU model", cpu),
+        ("Python", sys.version.split()[0]),
+        ("OS", f"{os_name} (kernel {platform.release()})"),
+        ("Slurm", _command(["sinfo", "--version"])),
+        ("load before the run (`uptime`)", _command(["uptime"])),
+    ]
+
+
+REPRODUCE = """\
+Everything here is public: hpcrun from this repository, the peers from PyPI, Slurm from
+Debian's packages (the test cluster is the one `scripts/test-cluster up` builds on this
+machine: one node, slurmctld, slurmdbd and sshd on 127.0.0.1:2222).
+
+```
+pip install -e '.[bench]'                 # submitit and dask-jobqueue from PyPI
+python -m bench --smoke                   # tiny sizes, no targets judged (CI runs this)
+sudo scripts/test-cluster up              # Debian 12, as root
+python -m bench --cluster                 # full run (~10 min); rewrites this page
+```
+
+The full run runs as root (`sdiag -r` resets the controller's counters), takes
+`/tmp/hpcrun-cluster.lock` (the lock integration test runs hold) around each benchmark that
+uses the cluster, installs submitit from PyPI into a virtualenv of the cluster user
+(`~/.hpcrun-bench-venv`) for the cluster-side sides, and cancels every job of the cluster
+user afterwards (`scancel -u`).
+"""
+
+
+def write_markdown(path: Path, sections: list[Section], *, smoke: bool, argv: list[str]) -> None:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        "# Benchmarks",
+        "",
+        "hpcrun against the tools people use instead: "
+        "[submitit](https://github.com/facebookincubator/submitit), "
+        "[dask-jobqueue](https://jobqueue.dask.org) and a shell loop of `ssh login sbatch`. "
+        "Every comparison runs both sides in the same run, **alternating** (A B A B ...), "
+        "several times; the figures are **medians**, and a ratio is the median of the "
+        "pairwise ratios (each hpcrun measurement over the peer's taken right next to it).",
+        "",
+        f"Generated by `python -m bench {' '.join(argv)}` on {now}"
+        + (" (**smoke mode**: tiny sizes, targets not judged)." if smoke else "."),
+        "",
+        "## The machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in machine()],
+        "",
+        f"The machine is a shared {os.cpu_count()}-CPU virtual machine (other developers' "
+        "test runs share it, the test cluster runs on it too): expect noise of tens of percent "
+        "in any one figure; the alternating medians and pairwise ratios are what to compare.",
+        "",
+        "## Summary",
+        "",
+        "| benchmark | measure | hpcrun | peer | ratio | target | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in sections:
+        for r in s.rows:
+            cells = (s.title, r.measure, r.hpcrun, r.peer, r.ratio, r.target, r.verdict)
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    out += [
+        "",
+        "A ratio is hpcrun over the peer (above 1: hpcrun takes longer) unless its cell says "
+        "otherwise. Targets are those of the benchmark issue; `-` means no target, or smoke mode.",
+    ]
+    missed = [(s.title, r.measure) for s in sections for r in s.rows if r.verdict == MISSED]
+    not_run = [
+        (s.title, r.hpcrun) for s in sections for r in s.rows if r.hpcrun.startswith(NOT_RUN)
+    ]
+    if missed:
+        out += ["", "**Targets missed** (each section below says why, with its profile):", ""]
+        out += [f"- {title}: {measure}" for title, measure in missed]
+    if not_run:
+        out += ["", "**Not run:**", ""]
+        out += [f"- {title}: {why}" for title, why in not_run]
+    for s in sections:
+        out += ["", f"## {s.title}", "", s.timed, ""]
+        for note in s.notes:
+            out += [note, ""]
+        if s.profile:
+            out += ["```", s.profile.rstrip(), "```", ""]
+    out += ["## How to reproduce", "", REPRODUCE]
+    path.write_text("\n".join(out).rstrip() + "\n")

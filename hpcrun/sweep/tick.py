@@ -1,0 +1,467 @@
+"""One cron tick of a sweep: lock, reconcile, poll, fetch, retry, submit, summarize.
+
+Safe to run any number of times, overlapping, after crashes: a per-sweep lock lets one tick
+work at a time; every chunk is recorded 'submitting' BEFORE its sbatch, and the next tick
+finds such a chunk's array by its deterministic job name (or the chunk folder's ``.jobid``)
+before it submits anything, so no point is ever submitted twice. All of a sweep's arrays are
+polled with one squeue and at most one sacct.
+
+Remote layout, ``<remote_root>/sweeps/<sweep>/``: ``code/`` (uploaded at most once per tick,
+only when something is submitted), ``chunks/<chunk>/`` (``sweep.sbatch``, ``points.tsv``,
+``.jobid``, ``slurm-<array>_<task>.log``) and ``points/<point>/`` (``output/``, ``input/``,
+``checkpoint/``, ``job.log``). Fetched: ``<dest>/<sweep>/<point>/{output/,job.log}``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import tarfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hpcrun.errors import HpcrunError, UsageError
+from hpcrun.ops.session import Session
+
+# Test-only: set to 1 and the tick SIGKILLs itself right after an sbatch returned, before
+# the store records the array (the crash the reconcile step exists for).
+KILL_AFTER_SBATCH_ENV = "HPCRUN_TEST_KILL_AFTER_SBATCH"
+MAX_ARRAY_FACT = "MaxArraySize"
+
+
+@dataclass(frozen=True)
+class TickRequest:
+    file: Path | None
+    workflow: str
+    site: str | None = None
+    wait: bool = False  # wait for another tick of the same sweep instead of exiting
+    rerun_failed: bool = False
+    rerun: tuple[str, ...] = ()  # point ids (or unique prefixes, or labels)
+    dest: Path | None = None
+
+
+@dataclass
+class TickResult:
+    sweep: str
+    local: bool = False  # the sweep runs on the local site
+    busy: bool = False  # another tick held the sweep's lock: this one did nothing
+    state: Any = None  # hpcrun.store.SweepState after the tick
+    summary: str = ""
+    healthy: bool = True
+    done: bool = False
+    sbatch_calls: int = 0
+    submitted: list[tuple[str, str, int]] = field(default_factory=list)  # chunk, array, n
+    deferred: int = 0
+    notes: list[str] = field(default_factory=list)  # said once, on stderr
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.busy or self.healthy else 1
+
+
+def default_dest() -> Path:
+    from hpcrun.paths import hpcrun_home
+
+    return hpcrun_home() / "sweeps"
+
+
+def tick(session: Session, request: TickRequest) -> TickResult:
+    from hpcrun.locks import holding, holding_if_free
+    from hpcrun.ops.prepare import load_target, resolve_workflows_file
+    from hpcrun.ops.sweep_render import is_sweep
+    from hpcrun.sweep.progress import sweep_name
+
+    target = load_target(resolve_workflows_file(request.file), request.workflow)
+    if not is_sweep(target):
+        raise UsageError(
+            f"workflow '{request.workflow}' has no 'sweep:' block",
+            f"run it with `hpcrun submit {request.workflow}`, or add a sweep: matrix",
+        )
+    site, site_path = session.site(request.site)
+    name = sweep_name(target.workflow.name, site.name, str(target.project_root.resolve()))
+    if request.wait:
+        with holding(f"sweep-{name}"):
+            return _locked_tick(session, request, target, site, site_path, name)
+    with holding_if_free(f"sweep-{name}") as acquired:
+        if not acquired:
+            return TickResult(name, busy=True, summary=f"another tick of sweep {name} is "
+                              "running; this one did nothing (--wait waits for it)")  # fmt: skip
+        return _locked_tick(session, request, target, site, site_path, name)
+
+
+def _locked_tick(
+    session: Session, request: TickRequest, target: Any, site: Any, site_path: Path, name: str
+) -> TickResult:
+    from hpcrun.ops import stage
+    from hpcrun.ops.sweep_render import build_sweep
+    from hpcrun.site.snapshot import site_snapshot
+    from hpcrun.store import SweepRecord
+
+    store = session.store
+    prepared = build_sweep(target, site, site_path, name=name)
+    transport = session.transport(site)
+    arrays = _arrays(site)
+    sweep_dir = f"{stage.remote_root(transport, prepared.plan)}/sweeps/{name}"
+    spec = target.workflow.sweep
+    known = store.get_sweep(name)
+    if request.dest is not None:
+        dest = request.dest.expanduser().resolve() / name
+    elif known is not None and known.dest:
+        dest = Path(known.dest)  # an earlier --dest holds until another is given
+    else:
+        dest = default_dest().expanduser().resolve() / name
+    store.save_sweep(SweepRecord(
+        sweep=name, workflow=target.workflow.name, site=site.name,
+        site_config=str(site_path.resolve()), project_root=str(target.project_root.resolve()),
+        site_snapshot=site_snapshot(site),
+        workflows_file=str(target.workflows_file.resolve()) if target.workflows_file else None,
+        remote_dir=sweep_dir, dest=str(dest), parameters=tuple(spec.parameters),
+        retries=spec.retries, max_parallel=spec.max_parallel,
+    ))  # fmt: skip
+    store.sync_points(name, [(p.id, p.label, p.params) for p in prepared.points])
+    result = TickResult(name, local=site.scheduler == "local", notes=list(prepared.warnings))
+
+    _reconcile(store, transport, arrays, name, result)
+    _poll(store, transport, arrays, name)
+    _fetch(store, transport, name, sweep_dir, dest, result)
+    _reruns(store, name, request, spec.retries)
+    _submit_due(store, transport, arrays, prepared, sweep_dir, site, result)
+
+    from hpcrun.sweep.progress import count, summary_line
+
+    state = store.read_sweep(name)
+    counts = count(state.points, spec.retries)
+    result.state, result.summary = state, summary_line(counts)
+    result.healthy, result.done = counts.healthy, counts.done
+    store.sweep_ticked(name, result.summary)
+    return result
+
+
+def _arrays(site: Any) -> Any:
+    if site.scheduler == "local":
+        from hpcrun.ops.backends.local_array import LocalArrays
+
+        return LocalArrays()
+    from hpcrun.ops.backends.slurm_array import SlurmArrays
+
+    return SlurmArrays()
+
+
+def _age(stamp: str) -> float:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (datetime.now(timezone.utc) - moment).total_seconds()
+
+
+# ------------------------------------------------------------------ 1. reconcile
+
+
+def _reconcile(store: Any, transport: Any, arrays: Any, name: str, result: TickResult) -> None:
+    """Chunks an earlier tick recorded 'submitting' (it died, or sbatch timed out): adopt
+    their arrays, wait for them, or free their points, BEFORE anything is submitted."""
+    from hpcrun.sweep.progress import reconcile
+
+    pending = store.chunks(name, "submitting")
+    if not pending:
+        return
+    traces = arrays.recorded(transport, [c.remote_dir for c in pending])
+    unrecorded = {c.job_name: _age(c.updated_at) for c in pending
+                  if traces[c.remote_dir].job_id is None}  # fmt: skip
+    found = arrays.find(transport, unrecorded) if unrecorded else {}
+    for chunk in pending:
+        trace = traces[chunk.remote_dir]
+        decision = reconcile(found.get(chunk.job_name), trace.job_id, trace.in_flight,
+                             _age(chunk.updated_at), arrays.grace_seconds)  # fmt: skip
+        if decision.action == "adopt":
+            store.chunk_submitted(name, chunk.chunk, decision.job_id)
+            result.notes.append(f"chunk {chunk.chunk}: array {decision.job_id} {decision.why}")
+        elif decision.action == "free":
+            store.chunk_deferred(name, chunk.chunk, decision.why)
+        else:
+            result.notes.append(f"chunk {chunk.chunk}: {decision.why}")
+
+
+# ------------------------------------------------------------------ 2. poll
+
+
+def _poll(store: Any, transport: Any, arrays: Any, name: str) -> None:
+    state = store.read_sweep(name)
+    tasks: dict[str, list[int]] = {}
+    for p in state.points:
+        if not p.final and p.array_job_id is not None and p.task_index is not None:
+            tasks.setdefault(p.array_job_id, []).append(p.task_index)
+    if not tasks:
+        return
+    dirs = {c.job_id: c.remote_dir for c in state.chunks if c.job_id in tasks}
+    statuses = arrays.poll(transport, tasks, dirs)
+    updates = []
+    for p in state.points:
+        status = statuses.get((p.array_job_id, p.task_index)) if p.array_job_id else None
+        if status is None or p.final:
+            continue
+        updates.append({
+            "point": p.point, "array_job_id": p.array_job_id, "state": status.state,
+            "final": status.final, "exit_code": status.exit_code,
+            "started_at": status.started_at, "finished_at": status.ended_at,
+            "reason": status.reason,
+        })  # fmt: skip
+    store.update_points(name, updates)
+
+
+# ------------------------------------------------------------------ 3. fetch
+
+
+def _fetch(
+    store: Any, transport: Any, name: str, sweep_dir: str, dest: Path, result: TickResult
+) -> None:
+    """One sync_down for every finished point not fetched yet: ``output/`` and ``job.log``
+    of each into ``<dest>/<point>/`` (safe: setuid bits stripped, outside links refused)."""
+    state = store.read_sweep(name)
+    due = [p for p in state.points if p.final and not p.fetched and p.attempt > 0]
+    if not due:
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = [f"{p.point}/{part}" for p in due for part in ("output", "job.log")]
+    try:
+        fetched = transport.sync_down(f"{sweep_dir}/points", paths, dest)
+    except HpcrunError as exc:
+        result.notes.append(f"fetching artifacts failed, retried next tick: {exc.message}")
+        return
+    for link in fetched.unsafe_links:
+        result.notes.append(f"not fetched: {link} links outside its folder")
+    for p in due:
+        folder = dest / p.point
+        folder.mkdir(exist_ok=True)
+        log = folder / "job.log"
+        store.point_fetched(name, p.point, str(folder), str(log) if log.exists() else None,
+                            _metrics(folder, p.point, result))  # fmt: skip
+
+
+def _metrics(folder: Path, point: str, result: TickResult) -> dict[str, Any] | None:
+    """The point's metrics.json (``output/metrics.json``), read by hpcrun.sweep.results."""
+    from hpcrun.sweep.results import read_metrics
+
+    return read_metrics(folder, point, warn=result.notes.append)
+
+
+# ------------------------------------------------------------------ 4. retries and reruns
+
+
+def _reruns(store: Any, name: str, request: TickRequest, retries: int) -> None:
+    from hpcrun.sweep.progress import retry_due
+
+    state = store.read_sweep(name)
+    wanted = set()
+    for asked in request.rerun:
+        matches = [p for p in state.points if p.point.startswith(asked) or p.label == asked]
+        if len(matches) != 1:
+            known = ", ".join(f"{p.point} ({p.label})" for p in state.points[:5])
+            raise UsageError(
+                f"--rerun {asked}: {'no' if not matches else 'more than one'} point matches",
+                f"give a point id (or a unique prefix, or its label); e.g. {known}",
+            )
+        wanted.add(matches[0].point)
+    for p in state.points:
+        if not p.in_spec:
+            continue
+        if p.point in wanted or (request.rerun_failed and p.final and p.state != "completed"):
+            if p.final:
+                store.point_for_retry(name, p.point, automatic=False)
+        elif retry_due(p, retries) and p.fetched:
+            store.point_for_retry(name, p.point, automatic=True)
+
+
+# ------------------------------------------------------------------ 5. submit
+
+
+def _submit_due(
+    store: Any, transport: Any, arrays: Any, prepared: Any, sweep_dir: str, site: Any,
+    result: TickResult,
+) -> None:  # fmt: skip
+    from hpcrun.ops.backends import SchedulerUnavailable
+    from hpcrun.ops.backends.slurm_array import SubmitLimited
+    from hpcrun.store import ChunkRecord
+    from hpcrun.transport.base import TransportError
+
+    state = store.read_sweep(name := result.sweep)
+    waiting = {c.chunk for c in state.chunks if c.state == "submitting"}
+    due = [p for p in state.points if p.in_spec and not p.final and p.array_job_id is None
+           and p.chunk not in waiting]  # fmt: skip
+    if not due:
+        return
+    _upload(store, transport, prepared, sweep_dir, site)
+    capacity = _max_array_size(store, transport, arrays, site)
+    queue = _chunks(state, prepared, due, capacity)
+    parallel = state.sweep.max_parallel or arrays.default_parallel()
+    _write_chunks(transport, sweep_dir, prepared, queue)
+    limited: str | None = None
+    # max_parallel holds for the whole sweep, but an array's %N throttles only itself: each
+    # new array waits for the sweep's unfinished ones (afterany) where the scheduler can
+    # chain arrays; where it cannot (the local runner), one array runs at a time.
+    earlier = _unfinished_arrays(state)
+    while queue:
+        if earlier and not arrays.chains_arrays:
+            result.notes.append(f"{sum(c.size for c, _ in queue)} point(s) wait for the "
+                                "sweep's running array (max_parallel)")  # fmt: skip
+            break
+        chunk, attempt = queue.pop(0)
+        chunk_dir = f"{sweep_dir}/chunks/{chunk.id}"
+        ids = tuple(p.id for p in chunk.points)
+        if limited is not None:
+            store.chunk_submitting(ChunkRecord(name, chunk.id, chunk.job_name, "submitting",
+                                               ids, attempt, remote_dir=chunk_dir))  # fmt: skip
+            store.chunk_deferred(name, chunk.id, limited)
+            result.deferred += chunk.size
+            continue
+        store.chunk_submitting(ChunkRecord(name, chunk.id, chunk.job_name, "submitting", ids,
+                                           attempt, remote_dir=chunk_dir))  # fmt: skip
+        try:
+            result.sbatch_calls += 1
+            options = chunk.sbatch_options(parallel)
+            if earlier:
+                options = (*options, f"--dependency=afterany:{':'.join(earlier)}")
+            job_id = arrays.submit(transport, chunk_dir, options, prepared.plan)
+        except (SchedulerUnavailable, TransportError) as exc:
+            # sbatch may or may not have queued it: the chunk stays 'submitting' and the
+            # next tick adopts its array by name, or frees its points
+            result.notes.append(f"chunk {chunk.id}: {exc.message}; the next tick checks "
+                                "whether Slurm queued it")  # fmt: skip
+            break
+        except SubmitLimited as exc:
+            # nothing of this array was queued (sbatch refused it whole): try halves, and
+            # once even one task is refused, leave the rest to a later tick
+            store.chunk_deferred(name, chunk.id, "a submit limit was reached")
+            if chunk.size > 1:
+                halves = _halves(state, chunk, attempt)
+                _write_chunks(transport, sweep_dir, prepared, halves)
+                queue[:0] = halves
+            else:
+                limited = f"submit limit reached ({exc.message})"
+                result.deferred += chunk.size
+            continue
+        except HpcrunError as exc:
+            store.chunk_deferred(name, chunk.id, f"sbatch refused it: {exc.message}")
+            if "invalid job array specification" in exc.message.lower():
+                store.set_site_fact(site.name, MAX_ARRAY_FACT, "")  # read it again next tick
+            raise
+        if os.environ.get(KILL_AFTER_SBATCH_ENV) == "1":
+            os.kill(os.getpid(), signal.SIGKILL)  # test-only: see KILL_AFTER_SBATCH_ENV
+        store.chunk_submitted(name, chunk.id, job_id)
+        result.submitted.append((chunk.id, job_id, chunk.size))
+        earlier.append(job_id)
+    if result.deferred:
+        result.notes.append(f"{result.deferred} point(s) deferred to the next tick: the "
+                            "cluster's per-user submit limit is reached")  # fmt: skip
+
+
+def _unfinished_arrays(state: Any) -> list[str]:
+    """Array job ids of the sweep that still have points not ended (in submit order)."""
+    open_chunks = {p.chunk for p in state.points if not p.final and p.array_job_id}
+    return [c.job_id for c in state.chunks
+            if c.chunk in open_chunks and c.job_id and c.state == "submitted"]  # fmt: skip
+
+
+def _chunks(state: Any, prepared: Any, due: Sequence[Any], capacity: int) -> list[Any]:
+    """Due points in arrays of at most ``capacity``, one group per attempt number."""
+    from hpcrun.sweep.chunks import split
+
+    by_id = {p.id: p for p in prepared.points}
+    groups: dict[int, list[Any]] = {}
+    for p in due:
+        groups.setdefault(p.attempt + 1, []).append(by_id[p.point])
+    queue = []
+    for attempt, points in sorted(groups.items()):
+        for chunk in split(state.sweep.sweep, points, capacity):
+            queue.append((_identified(state, chunk, attempt), attempt))
+    return queue
+
+
+def _identified(state: Any, chunk: Any, attempt: int) -> Any:
+    """The chunk's identity hashes the sweep's name AND its record's creation time (a
+    fresh HPCRUN_HOME never mistakes an old chunk folder on the cluster for its own), its
+    points and their attempt (a retry is a new array with its own identity)."""
+    from dataclasses import replace
+
+    from hpcrun.sweep.chunks import chunk_id
+
+    salt = f"{state.sweep.sweep}/{state.sweep.created_at}"
+    return replace(chunk, id=chunk_id(salt, [f"{p.id}@{attempt}" for p in chunk.points]))
+
+
+def _halves(state: Any, chunk: Any, attempt: int) -> list[Any]:
+    from hpcrun.sweep.chunks import split
+
+    size = (chunk.size + 1) // 2
+    return [
+        (_identified(state, c, attempt), attempt) for c in split(chunk.sweep, chunk.points, size)
+    ]
+
+
+def _max_array_size(store: Any, transport: Any, arrays: Any, site: Any) -> int:
+    """Read once per site from ``scontrol show config``, then from the store's cache."""
+    if site.scheduler == "local":
+        return arrays.max_array_size(transport)
+    cached = store.site_fact(site.name, MAX_ARRAY_FACT)
+    if cached and cached.isdigit():
+        return int(cached)
+    value = arrays.max_array_size(transport)
+    store.set_site_fact(site.name, MAX_ARRAY_FACT, str(value))
+    return value
+
+
+def _upload(store: Any, transport: Any, prepared: Any, sweep_dir: str, site: Any) -> None:
+    """Once per tick, only when submitting: the folders, the code (hard-linked against the
+    project's previous upload to this site), and the login-node environment if asked."""
+    import shlex
+
+    from hpcrun.ignore import project_files
+    from hpcrun.transport.base import Shell, ensure
+
+    quoted = shlex.quote(sweep_dir)
+    ensure(transport.run(Shell(f"umask 077 && mkdir -p {quoted}/code {quoted}/chunks "
+                               f"{quoted}/points && chmod 700 {quoted}")),
+           f"creating {sweep_dir}")  # fmt: skip
+    root = prepared.job.target.project_root
+    previous = store.latest_upload(str(root), site.name)
+    link_dest = f"{previous.remote_dir}/code" if previous is not None else None
+    transport.sync_up(root, project_files(root), f"{sweep_dir}/code", link_dest=link_dest)
+    plan = prepared.plan
+    if plan.env_key and site.env_build == "login":
+        from hpcrun.ops import stage
+        from hpcrun.ops.prepare import site_templates_dir
+        from hpcrun.render import render_env_script
+
+        script = render_env_script(plan, site_templates_dir(site, prepared.job.site_path))
+        stage.build_env_on_login_node(transport, script, sweep_dir)
+
+
+def _write_chunks(transport: Any, sweep_dir: str, prepared: Any, queue: Sequence[Any]) -> None:
+    """Every chunk's folder with its array script and point table, in ONE round trip (a
+    tar archive on stdin: tables of thousands of points exceed a command line)."""
+    import base64
+    import shlex
+
+    from hpcrun.ops.backends.slurm_array import ARRAY_SCRIPT
+    from hpcrun.sweep.table import TABLE_FILE, render_table
+    from hpcrun.transport.base import Shell, ensure
+
+    parameters = tuple(prepared.job.target.workflow.sweep.parameters)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for chunk, _attempt in queue:
+            for file_name, text, mode in (
+                (ARRAY_SCRIPT, prepared.script, 0o700),
+                (TABLE_FILE, render_table(parameters, chunk.points), 0o600),
+            ):
+                data = text.encode()
+                info = tarfile.TarInfo(f"{chunk.id}/{file_name}")
+                info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+                archive.addfile(info, io.BytesIO(data))
+    chunks_dir = shlex.quote(f"{sweep_dir}/chunks")
+    code = f"umask 077 && mkdir -p {chunks_dir} && base64 -d | tar -x -C {chunks_dir} -f -"
+    payload = base64.b64encode(buffer.getvalue()).decode()
+    ensure(transport.run(Shell(code), input=payload), "writing the chunks' point tables")
