@@ -22,6 +22,8 @@ EXIT_INTERRUPTED = 130
 # EX_TEMPFAIL of sysexits.h.
 EXIT_CONNECTION_LOST = 75
 EXIT_QUEUED_NOT_RECORDED = EXIT_CONNECTION_LOST
+# Waiting for runs gave up at its --timeout while some were still going (like timeout(1)).
+EXIT_WAIT_TIMEOUT = 124
 
 
 class HpcrunError(Exception):
@@ -74,6 +76,13 @@ class Problem:
             text += f"\n    hint: {self.hint}"
         return text
 
+    def to_json(self) -> dict[str, object]:
+        """``validate --json``'s object: file/line/column are null when unknown."""
+        where = self.location
+        return {"file": where.file if where else None, "line": where.line if where else None,
+                "column": where.column if where else None, "field": self.field,
+                "message": self.message, "hint": self.hint}  # fmt: skip
+
 
 class SpecError(UsageError):
     """One or more problems in a workflows file or a site config, reported together."""
@@ -124,6 +133,12 @@ class ConnectionLostError(RemoteError):
     be running (or, during a submission, may have been queued)."""
 
     exit_code = EXIT_CONNECTION_LOST
+
+
+class WaitTimeoutError(HpcrunError):
+    """Waiting for a run gave up at its timeout; the run keeps going, nothing is cancelled."""
+
+    exit_code = EXIT_WAIT_TIMEOUT
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -14,7 +14,9 @@ from hpcrun.cli.common import run_site_option
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to fetch into (default: $HPCRUN_HOME/artifacts/RUN).")  # fmt: skip
 @run_site_option
-def artifacts(run: str, dest: Path | None, site: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON object: run, folder, bytes, unsafe_links.")  # fmt: skip
+def artifacts(run: str, dest: Path | None, site: str | None, as_json: bool) -> None:
     """Fetch RUN's declared artifacts and its OUTPUT_FOLDER. Files already fetched and
     unchanged are not transferred again."""
     from hpcrun.cli.common import human_size, note, warn_unsafe_links
@@ -28,4 +30,11 @@ def artifacts(run: str, dest: Path | None, site: str | None) -> None:
         target, received, unsafe_links = fetch_artifacts(session, record, dest)
     warn_unsafe_links(unsafe_links)
     note(f"{human_size(received)} fetched")
+    if as_json:
+        import json
+
+        fields = {"run": record.run, "folder": str(target.resolve()), "bytes": received,
+                  "unsafe_links": list(unsafe_links)}  # fmt: skip
+        click.echo(json.dumps(fields, indent=2))
+        return
     click.echo(str(target))

@@ -21,6 +21,7 @@ def logs(run: str, follow_: bool, site: str | None) -> None:
     from hpcrun.cli.common import exit_code_of, note
     from hpcrun.errors import EXIT_INTERRUPTED
     from hpcrun.ops.follow import follow
+    from hpcrun.ops.output import read_output
     from hpcrun.ops.repoint import point_run
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
@@ -37,7 +38,6 @@ def logs(run: str, follow_: bool, site: str | None) -> None:
         if not record.job_id:
             note(f"{record.run} has no job yet ({record.state})")
             return
-        config = session.site_of(record)
-        path = session.backend(config).log_path(record.remote_dir, record.job_id)
-        sys.stdout.buffer.write(session.transport(config).read_from(path, 0))
+        output = read_output(session, record)
+        sys.stdout.buffer.write(output)
         sys.stdout.buffer.flush()

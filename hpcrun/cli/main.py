@@ -26,10 +26,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ps": ("hpcrun.cli.ps", "ps", "List runs and their states."),
     "logs": ("hpcrun.cli.logs", "logs", "Print or follow a run's output."),
     "cancel": ("hpcrun.cli.cancel", "cancel", "Cancel a run."),
+    "wait": ("hpcrun.cli.wait", "wait", "Wait until runs end; exit with the worst code."),
     "artifacts": ("hpcrun.cli.artifacts", "artifacts", "Fetch a run's artifacts."),
     "tag": ("hpcrun.cli.tag", "tag", "Tag a run, for deps: [':TAG']."),
     "site": ("hpcrun.cli.site", "site", "Check a site config against the live cluster."),
     "sweep": ("hpcrun.cli.sweep", "sweep", "Run a parameter sweep (a cron tick); status, report."),
+    "show": ("hpcrun.cli.show", "show", "Show everything recorded about a run."),
+    "rerun": ("hpcrun.cli.rerun", "rerun", "Submit a recorded run again (flags override)."),
+    "tags": ("hpcrun.cli.tags", "tags", "List tags and the runs they point at."),
+    "rm": ("hpcrun.cli.rm", "rm", "Remove runs: remote folder, local artifacts, record."),
+    "prune": ("hpcrun.cli.prune", "prune", "Remove old finished runs and unused environments."),
 }
 
 

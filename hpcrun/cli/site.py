@@ -14,7 +14,9 @@ def site() -> None:
 
 @site.command(short_help="Check a site config against the live cluster.")
 @click.argument("name", metavar="SITE", required=False)
-def check(name: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="A JSON array, one object per check: name, status, detail, hint.")  # fmt: skip
+def check(name: str | None, as_json: bool) -> None:
     """Connect to SITE and check what its config claims: sbatch, partitions, GPU gres
     types, the largest node and MaxTime of each partition against defaults.time, the
     Python modules and the remote root. Exit 1 if a check fails ("warn" lines do not)."""
@@ -23,7 +25,15 @@ def check(name: str | None) -> None:
 
     with Session() as session:
         checks = check_site(session, name)
-    for item in checks:
+    if as_json:
+        import json
+
+        click.echo(json.dumps([{"name": c.name, "status": _status(c), "detail": c.detail,
+                                "hint": c.hint} for c in checks], indent=2))  # fmt: skip
+        checks_shown: list = []
+    else:
+        checks_shown = checks
+    for item in checks_shown:
         mark = click.style("ok  ", fg="green") if item.ok else click.style("FAIL", fg="red")
         if item.ok and item.warning:
             mark = click.style("warn", fg="yellow")
@@ -32,3 +42,10 @@ def check(name: str | None) -> None:
             click.echo(f"       hint: {item.hint}")
     if not all(item.ok for item in checks):
         sys.exit(1)
+
+
+def _status(item: object) -> str:
+    """``ok``, ``warn`` (ok, but worth reading) or ``fail``."""
+    if not getattr(item, "ok", False):
+        return "fail"
+    return "warn" if getattr(item, "warning", False) else "ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ def _target(arguments: tuple[str, ...], file_only: bool) -> tuple[Path | None, s
 @site_option
 @var_option
 @click.option("-d", "--detach", is_flag=True, help="Return once submitted; print the run name.")
+@click.option("--json", "as_json", is_flag=True,
+              help="With -d: print the run's record as JSON (as ps --json does).")  # fmt: skip
 @click.option(
     "--dry-run", is_flag=True, help="Print the script that would be submitted; send nothing."
 )
@@ -98,6 +101,7 @@ def submit(
     site: str | None,
     variables: tuple[str, ...],
     detach: bool,
+    as_json: bool,
     dry_run: bool,
     inputs: Path | None,
     **flags: Any,
@@ -113,17 +117,13 @@ def submit(
     from hpcrun.ops.submit import SubmitRequest
     from hpcrun.ops.submit import dry_run as render_dry_run
     from hpcrun.ops.submit import submit as do_submit
-    from hpcrun.spec.overrides import Overrides
 
+    if as_json and not detach:
+        from hpcrun.errors import UsageError
+
+        raise UsageError("--json needs -d/--detach", "e.g. hpcrun submit -d --json WORKFLOW")
     path, workflow = _target(arguments, getattr(ctx.command, "file_only", False))
-    program_args = ctx.meta.get("program_args")
-    overrides = Overrides(
-        requirements=flags["requirements"], env=flags["env"], artifacts=flags["artifacts"],
-        working_dir=flags["working_dir"], interruptible=flags["interruptible"], cpu=flags["cpu"],
-        memory=flags["memory"], gpu=flags["gpu"], gpu_name=flags["gpu_name"],
-        gpu_memory=flags["gpu_memory"], shm_size=flags["shm_size"], args=program_args,
-        version=flags["version"], rebuild_env=flags["rebuild_env"], **knob_values(flags),
-    )  # fmt: skip
+    overrides = overrides_from_flags(flags, ctx.meta.get("program_args"))
     request = SubmitRequest(path, workflow, site, parse_vars(variables), overrides, inputs)
     with Session() as session:
         if dry_run:
@@ -142,9 +142,23 @@ def submit(
         note(f"submitted {record.run} to {record.site} (job {record.job_id}, "
              f"{human_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
         if detach:
-            click.echo(record.run)
+            click.echo(json.dumps(record.to_json(), indent=2) if as_json else record.run)
             return
         sys.exit(attach(session, record.run))
+
+
+def overrides_from_flags(flags: dict[str, Any], program_args: tuple[str, ...] | None) -> Any:
+    """The ``Overrides`` that submit's option values (and the program's words) say
+    (shared with ``rerun``, whose options are submit's)."""
+    from hpcrun.spec.overrides import Overrides
+
+    return Overrides(
+        requirements=flags["requirements"], env=flags["env"], artifacts=flags["artifacts"],
+        working_dir=flags["working_dir"], interruptible=flags["interruptible"], cpu=flags["cpu"],
+        memory=flags["memory"], gpu=flags["gpu"], gpu_name=flags["gpu_name"],
+        gpu_memory=flags["gpu_memory"], shm_size=flags["shm_size"], args=program_args,
+        version=flags["version"], rebuild_env=flags["rebuild_env"], **knob_values(flags),
+    )  # fmt: skip
 
 
 def attach(session: Any, run: str) -> int:

@@ -39,6 +39,10 @@ def fetch_artifacts(session: Session, record: Any, dest: Path | None = None) -> 
     fetched = [transport.sync_down(code_dir, artifacts, target)] if artifacts else []
     fetched.append(transport.sync_down(record.remote_dir, ["output"], target))
     received = sum(part.received for part in fetched)
+    if not received:  # nothing new, or no run folder any more: only then ask which
+        from hpcrun.ops.gone import check_run_folder
+
+        check_run_folder(transport, record)
     unsafe = tuple(name for part in fetched for name in part.unsafe_links)
     if dest is None or record.artifacts_dir is None:
         store.set_artifacts_dir(record.run, target.resolve())

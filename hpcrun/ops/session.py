@@ -47,6 +47,11 @@ class Session:
             self._sites[key] = load_site(name_or_path)
         return self._sites[key]
 
+    def use_site(self, key: str, site: Any, path: Path) -> None:
+        """Make ``site(key)`` answer with this already loaded config (``rerun``: the run's
+        recorded snapshot, not the YAML as it is now)."""
+        self._sites[key] = (site, path)
+
     def site_of(self, record: Any) -> Any:
         """The site config a run was submitted with (or last pointed at with ``--site``):
         its recorded snapshot; for runs recorded before snapshots (or a snapshot this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +95,7 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
                 depends_on=tuple(u.record.run for u in upstream),
                 working_dir=plan.working_dir,
                 artifacts=plan.artifacts,
+                **_history(request, target.project_root, plan.env_key),
             )
         )
         submitting = False
@@ -129,6 +131,24 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
             # and the run folder has its .jobid, so a later `ps` adopts it.
             raise QueuedNotRecordedError(record.run, job_id, exc) from exc
     return Submitted(record, prepared, sent, tuple(upstream))
+
+
+def _history(request: SubmitRequest, project_root: Path, env_key: str | None) -> dict[str, Any]:
+    """The RunRecord fields `hpcrun show` and `hpcrun rerun` need (ops.history)."""
+    from hpcrun.ignore import project_files
+    from hpcrun.ops.history import code_hash, git_state, overrides_json, variables_json
+
+    commit, dirty = git_state(project_root)
+    path = str(request.target.resolve()) if request.target is not None else None
+    return {
+        "target": json.dumps({"path": path, "workflow": request.workflow}),
+        "overrides": overrides_json(request.overrides),
+        "variables": variables_json(request.variables),
+        "env_key": env_key,
+        "code_hash": code_hash(project_root, project_files(project_root)),
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
 
 
 def _same_login(session: Session, previous: Any, site: Any) -> bool:

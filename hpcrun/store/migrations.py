@@ -121,4 +121,24 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (site, key)
     );
     """,
+    # 5: what a run needs to be run again (`hpcrun rerun`, `hpcrun show`): what submit was
+    # given (JSON: path, workflow), its command-line overrides and --var values (JSON), the
+    # requirements env key, code content hash, git state; and its state history (one row
+    # per state change, with the reason).
+    """
+    ALTER TABLE runs ADD COLUMN target TEXT;
+    ALTER TABLE runs ADD COLUMN overrides TEXT;
+    ALTER TABLE runs ADD COLUMN variables TEXT;
+    ALTER TABLE runs ADD COLUMN env_key TEXT;
+    ALTER TABLE runs ADD COLUMN code_hash TEXT;
+    ALTER TABLE runs ADD COLUMN git_commit TEXT;
+    ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
+    CREATE TABLE run_states (
+        run    TEXT NOT NULL REFERENCES runs (run) ON DELETE CASCADE,
+        at     TEXT NOT NULL,
+        state  TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX run_states_run ON run_states (run);
+    """,
 )

@@ -60,6 +60,16 @@ class RunRecord:
     artifacts: tuple[str, ...] = ()  # its artifact paths, relative to the working_dir
     # the site config it was submitted with (JSON); None for runs recorded before schema 3
     site_snapshot: str | None = None
+    # what `hpcrun rerun` needs (schema 5; None for older runs): the command-line overrides
+    # and --var values as JSON objects, the requirements env key, the code's content hash,
+    # and the project's git commit and dirty flag (None: not a git work tree)
+    target: str | None = None  # what submit was given: {"path": ..., "workflow": ...}
+    overrides: str | None = None
+    variables: str | None = None
+    env_key: str | None = None
+    code_hash: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ps --json`` object: every field (a superset of the DESIGN.md keys)."""
@@ -67,6 +77,9 @@ class RunRecord:
         data["depends_on"] = list(self.depends_on)
         data["artifacts"] = list(self.artifacts)
         del data["site_snapshot"]  # internal, and long: `site`/`site_config` name it
+        data["target"] = json.loads(self.target) if self.target else None
+        data["overrides"] = json.loads(self.overrides) if self.overrides else None
+        data["variables"] = json.loads(self.variables) if self.variables else None
         if self.state == SUBMITTING:  # internal; the ps --json contract knows it as pending
             data["state"] = "pending"
             data["state_reason"] = self.state_reason or "being submitted"
@@ -81,6 +94,8 @@ def _record(row: sqlite3.Row) -> RunRecord:
     values["depends_on"] = tuple(json.loads(values["depends_on"] or "[]"))
     values["artifacts"] = tuple(json.loads(values["artifacts"] or "[]"))
     values["final"] = bool(values["final"])
+    if values["git_dirty"] is not None:
+        values["git_dirty"] = bool(values["git_dirty"])
     return RunRecord(**values)
 
 
@@ -93,6 +108,25 @@ def sanitize_workflow_name(workflow: str) -> str:
     """``My_Train.v2`` -> ``my-train-v2``: lowercase [a-z0-9-], at most 24 characters."""
     name = re.sub(r"[^a-z0-9]+", "-", workflow.lower()).strip("-")
     return name[:_NAME_MAX].rstrip("-") or "run"
+
+
+def _note_state(db: sqlite3.Connection, run: str, state: str, reason: str | None) -> None:
+    db.execute(
+        "INSERT INTO run_states (run, at, state, reason) VALUES (?, ?, ?, ?)",
+        (run, utc_now(), state, reason),
+    )
+
+
+def _note_change(db: sqlite3.Connection, run: str, row: sqlite3.Row | None) -> None:
+    """Append the run's current state to its history when it differs from the last entry
+    (pollers repeat the same state every few seconds: only changes are history)."""
+    if row is None:
+        return
+    last = db.execute(
+        "SELECT state, reason FROM run_states WHERE run = ? ORDER BY rowid DESC LIMIT 1", (run,)
+    ).fetchone()
+    if last is None or (last["state"], last["reason"]) != (row["state"], row["state_reason"]):
+        _note_state(db, run, row["state"], row["state_reason"])
 
 
 class RunsMixin:
@@ -124,6 +158,7 @@ class RunsMixin:
         values["depends_on"] = json.dumps(list(record.depends_on))
         values["artifacts"] = json.dumps(list(record.artifacts))
         values["final"] = int(record.final)
+        values["git_dirty"] = None if record.git_dirty is None else int(record.git_dirty)
         columns = ", ".join(_COLUMNS)
         marks = ", ".join(f":{name}" for name in _COLUMNS)
         with self._write() as db:
@@ -142,6 +177,7 @@ class RunsMixin:
                         "this submission was already made; see `hpcrun ps -a`",
                     )
             db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", values)
+            _note_state(db, record.run, record.state, record.state_reason)
         return self._require(record.run)
 
     @_faults_explained
@@ -162,6 +198,8 @@ class RunsMixin:
                 " WHERE run = ?",
                 (job_id, submitted_at or utc_now(), utc_now(), SUBMITTING, run),
             )
+            row = db.execute("SELECT state, state_reason FROM runs WHERE run = ?", (run,))
+            _note_change(db, run, row.fetchone())
         return self._require(run)
 
     @_faults_explained
@@ -193,7 +231,17 @@ class RunsMixin:
                 " WHERE run = ? AND (final = 0 OR ? = 1)",
                 (state, exit_code, finished_at, reason, int(final), now, run, int(final)),
             )
+            row = db.execute("SELECT state, state_reason FROM runs WHERE run = ?", (run,))
+            _note_change(db, run, row.fetchone())
         return self._require(run)
+
+    @_faults_explained
+    def state_history(self, run: str) -> list[dict[str, str | None]]:
+        """The run's state changes, oldest first: ``{"at", "state", "reason"}``."""
+        rows = self._db.execute(
+            "SELECT at, state, reason FROM run_states WHERE run = ? ORDER BY rowid", (run,)
+        ).fetchall()
+        return [{"at": r["at"], "state": r["state"], "reason": r["reason"]} for r in rows]
 
     @_faults_explained
     def set_artifacts_dir(self, run: str, path: str | Path) -> RunRecord:
@@ -203,6 +251,13 @@ class RunsMixin:
                 (str(path), utc_now(), run),
             )
         return self._require(run)
+
+    @_faults_explained
+    def delete_run(self, run: str) -> None:
+        """Forget a run (``hpcrun rm``/``prune``); its tags and state history cascade."""
+        with self._write() as db:
+            db.execute("DELETE FROM tags WHERE run = ?", (run,))
+            db.execute("DELETE FROM runs WHERE run = ?", (run,))
 
     @_faults_explained
     def repoint_site(self, run: str, site: str, site_config: str, site_snapshot: str) -> RunRecord:
@@ -302,3 +357,9 @@ class RunsMixin:
     def tags_of(self, run: str) -> list[str]:
         rows = self._db.execute("SELECT name FROM tags WHERE run = ? ORDER BY name", (run,))
         return [row["name"] for row in rows.fetchall()]
+
+    @_faults_explained
+    def all_tags(self) -> list[tuple[str, str]]:
+        """Every tag as ``(tag, run)``, by tag name."""
+        rows = self._db.execute("SELECT name, run FROM tags ORDER BY name").fetchall()
+        return [(row["name"], row["run"]) for row in rows]

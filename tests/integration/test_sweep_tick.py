@@ -233,12 +233,14 @@ def test_max_parallel_holds_across_arrays(cluster: Cluster, tmp_path: Path) -> N
     assert f"afterany:{arrays[0]}" in shown
     _, state = until_done(root, cluster.site_config)
     assert state["summary"].startswith("10 completed")
-    spans = []
-    for job in arrays:
-        out = cluster.ssh_ok(f"sacct -n -P -X -j {job} -o JobID,Start,End")
-        for line in out.splitlines():
-            _, start, end = line.split("|")
-            spans.append((start, end))
+    deadline = time.monotonic() + 30  # slurmdbd records tasks a moment after they end
+    while True:
+        out = cluster.ssh_ok(f"sacct -n -P -X -j {','.join(arrays)} -o JobID,Start,End")
+        spans = [tuple(line.split("|")[1:]) for line in out.splitlines()]
+        if len(spans) >= 10 and all(end[:1].isdigit() for _, end in spans):
+            break
+        assert time.monotonic() < deadline, out
+        time.sleep(1)
     assert len(spans) == 10
     most = max(sum(1 for s, e in spans if s < end and start < e) for start, end in spans)
     assert most <= 2, spans

@@ -99,6 +99,8 @@ elif [ -e "$hpcrun_run_dir/.hpcrun/env-built" ]; then
 else
   hpcrun_log "environment $hpcrun_env_name: reused"
 fi
+# when it was last used, for `hpcrun prune` (a stale environment is removed, a fresh one kept)
+touch "$hpcrun_env/.hpcrun-used" 2>/dev/null || true
 export VIRTUAL_ENV="$hpcrun_env"
 export PATH="$hpcrun_env/bin:$PATH"
 hpcrun_python="$hpcrun_env/bin/python"

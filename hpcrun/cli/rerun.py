@@ -1,0 +1,85 @@
+"""``hpcrun rerun RUN [OPTIONS] [-- ARGS]``: submit a recorded run again.
+
+The options are ``submit``'s own list (not a copy): a flag given here overrides the
+recorded one; the rest (workflow, site config, args, overrides, variables) is the run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hpcrun.cli.submit import TrailingArgsCommand, submit
+
+_NOT_FOR_RERUN = ("arguments",)  # RUN takes the place of submit's target
+
+
+def _params() -> list[click.Parameter]:
+    run_argument = click.Argument(["run"], metavar="RUN")
+    return [run_argument, *(p for p in submit.params if p.name not in _NOT_FOR_RERUN)]
+
+
+def _rerun(
+    run: str,
+    site: str | None,
+    variables: tuple[str, ...],
+    detach: bool,
+    inputs: Path | None,
+    dry_run: bool = False,
+    as_json: bool = False,
+    **flags: Any,
+) -> None:
+    from hpcrun.cli.common import human_size, note, parse_vars, warn
+    from hpcrun.cli.submit import attach, overrides_from_flags
+    from hpcrun.ops.rerun import rerun_request
+    from hpcrun.ops.runs import find_run
+    from hpcrun.ops.session import Session
+    from hpcrun.ops.submit import dry_run as render_dry_run
+    from hpcrun.ops.submit import submit as do_submit
+
+    if as_json and not detach:
+        from hpcrun.errors import UsageError
+
+        raise UsageError("--json needs -d/--detach", "e.g. hpcrun rerun -d --json RUN")
+    program_args = click.get_current_context().meta.get("program_args")
+    given = overrides_from_flags(flags, program_args)
+    with Session() as session:
+        record = find_run(session, run)
+        rerun = rerun_request(session, record, given, parse_vars(variables), site, inputs)
+        if rerun.cwd is not None:
+            os.chdir(rerun.cwd)  # a FILE.py run finds its project from where it ran
+        if dry_run:
+            prepared = render_dry_run(session, rerun.request)
+            for message in prepared.warnings:
+                warn(message)
+            click.echo(prepared.script, nl=False)
+            return
+        submitted = do_submit(session, rerun.request)
+        for message in submitted.prepared.warnings:
+            warn(message)
+        new = submitted.record
+        note(f"submitted {new.run} (again {record.run}) to {new.site} (job {new.job_id}, "
+             f"{human_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
+        if detach:
+            click.echo(json.dumps(new.to_json(), indent=2) if as_json else new.run)
+            return
+        sys.exit(attach(session, new.run))
+
+
+rerun = TrailingArgsCommand(
+    "rerun",
+    params=_params(),
+    callback=_rerun,
+    short_help="Submit a recorded run again.",
+    help="""Submit RUN again: the same workflows file and workflow (or project, or
+    FILE.py), the site config it was submitted with, its program arguments, command-line
+    flags and --var values. Options given here override the recorded ones (a repeatable
+    option such as -e replaces the recorded list; arguments after -- replace the recorded
+    ones). Stays attached like submit; -d returns once submitted; --dry-run prints
+    the script it would submit.""",
+)

@@ -1,0 +1,91 @@
+"""Cancel several runs: ONE cancel call (one scancel) per cluster login for all their jobs,
+then wait (up to a limit) for the scheduler to confirm. Each run gets an outcome."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hpcrun.errors import HpcrunError
+from hpcrun.ops.session import Session, transport_key
+from hpcrun.ops.track import refresh
+
+# cancelled: by this call; ended: it had already ended (state says how); no_job: nothing
+# to cancel yet (being submitted, or in doubt); error: the scheduler or connection failed
+Outcome = Literal["cancelled", "ended", "no_job", "error"]
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    record: Any
+    outcome: Outcome
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.record.to_json()
+        return {"run": data["run"], "outcome": self.outcome, "state": data["state"],
+                "job_id": data["job_id"], "exit_code": data["exit_code"],
+                "message": self.message}  # fmt: skip
+
+
+def cancel_runs(session: Session, records: Sequence[Any], wait: float = 15.0) -> list[Cancelled]:
+    """Cancel the runs' jobs; outcomes in the order given. A run the scheduler has not
+    confirmed after ``wait`` seconds is recorded as cancelled (as ``cancel_run`` does)."""
+    store = session.store
+    refresh(session, [r for r in records if not r.final])
+    records = [store.get(r.run) or r for r in records]
+    outcomes: dict[str, Cancelled] = {}
+    by_login: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    sites: dict[tuple[Any, ...], Any] = {}
+    for record in records:
+        if record.final:
+            outcomes[record.run] = Cancelled(record, "ended", f"had already ended: {record.state}")
+        elif not record.job_id:
+            # a job may still appear: calling the run cancelled could leave it untracked
+            why = record.state_reason or "being submitted"
+            outcomes[record.run] = Cancelled(record, "no_job", f"has no job id yet ({why}); "
+                                             "retry once `hpcrun ps` shows one")  # fmt: skip
+        else:
+            try:
+                site = session.site_of(record)
+            except HpcrunError as exc:
+                outcomes[record.run] = Cancelled(record, "error", exc.message)
+                continue
+            key = (site.scheduler, *transport_key(site))
+            sites.setdefault(key, site)
+            by_login[key].append(record)
+    asked: list[Any] = []
+    for key, group in by_login.items():
+        site = sites[key]
+        try:
+            jobs = {r.job_id: r.remote_dir for r in group}
+            session.backend(site).cancel(session.transport(site), jobs)
+        except HpcrunError as exc:
+            for record in group:
+                outcomes[record.run] = Cancelled(record, "error", exc.message)
+            continue
+        asked += group
+    deadline = time.monotonic() + wait
+    while asked:
+        refresh(session, asked)
+        asked = [store.get(r.run) or r for r in asked]
+        for record in [r for r in asked if r.final]:
+            outcomes[record.run] = _after_cancel(record)
+        asked = [r for r in asked if not r.final]
+        if not asked or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    for record in asked:  # not confirmed in time: recorded as cancelled, like cancel_run
+        record = store.update_state(record.run, "cancelled", reason="cancelled by user",
+                                    final=True)  # fmt: skip
+        outcomes[record.run] = Cancelled(record, "cancelled", "cancelled")
+    return [outcomes[r.run] for r in records]
+
+
+def _after_cancel(record: Any) -> Cancelled:
+    if record.state == "cancelled":
+        return Cancelled(record, "cancelled", "cancelled")
+    return Cancelled(record, "ended", f"had already ended: {record.state}")
