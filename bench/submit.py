@@ -175,8 +175,7 @@ def run(ctx: Context) -> Section:
         + ", ".join(
             f"{k} {statistics.median(r.get(k, 0) for r in rpcs['hpcrun']):g}" for k in kinds
         )
-        + ". The cProfile of one more tick (cumulative time; `select` is waiting for the "
-        "remote end of a command):"
+        + "."
     )
     h_per_chunk = h / chunks
     section.notes.append(
@@ -188,6 +187,8 @@ def run(ctx: Context) -> Section:
         "runs `sbatch` as a local subprocess on the login node. Submitting all the chunks of a "
         "tick in one remote command would remove all but one of those round trips (the tick is "
         "`hpcrun/sweep/tick.py`, the per-chunk submit `hpcrun/ops/backends/slurm_array.py`). "
-        "The shell loop pays a whole SSH connection (key exchange, authentication) per job."
+        "The shell loop pays a whole SSH connection (key exchange, authentication) per job. "
+        "The cProfile of one more tick (cumulative time; `select` is waiting for the remote "
+        "end of a command):"
     )
     return section
