@@ -6,9 +6,7 @@ recorded one; the rest (workflow, site config, args, overrides, variables) is th
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +32,11 @@ def _rerun(
     as_json: bool = False,
     **flags: Any,
 ) -> None:
-    from hpcrun.cli.common import human_size, note, parse_vars, warn
-    from hpcrun.cli.submit import attach, overrides_from_flags
+    from hpcrun.cli.common import parse_vars
+    from hpcrun.cli.submit import overrides_from_flags, send
     from hpcrun.ops.rerun import rerun_request
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
-    from hpcrun.ops.submit import dry_run as render_dry_run
-    from hpcrun.ops.submit import submit as do_submit
 
     if as_json and not detach:
         from hpcrun.errors import UsageError
@@ -53,22 +49,14 @@ def _rerun(
         rerun = rerun_request(session, record, given, parse_vars(variables), site, inputs)
         if rerun.cwd is not None:
             os.chdir(rerun.cwd)  # a FILE.py run finds its project from where it ran
-        if dry_run:
-            prepared = render_dry_run(session, rerun.request)
-            for message in prepared.warnings:
-                warn(message)
-            click.echo(prepared.script, nl=False)
-            return
-        submitted = do_submit(session, rerun.request)
-        for message in submitted.prepared.warnings:
-            warn(message)
-        new = submitted.record
-        note(f"submitted {new.run} (again {record.run}) to {new.site} (job {new.job_id}, "
-             f"{human_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
-        if detach:
-            click.echo(json.dumps(new.to_json(), indent=2) if as_json else new.run)
-            return
-        sys.exit(attach(session, new.run))
+        send(
+            session,
+            rerun.request,
+            detach=detach,
+            dry_run=dry_run,
+            as_json=as_json,
+            again=record.run,
+        )
 
 
 rerun = TrailingArgsCommand(

@@ -115,8 +115,6 @@ def submit(
     it exits with 75 (the job may still be running). Arguments after -- go to the program."""
     from hpcrun.ops.session import Session
     from hpcrun.ops.submit import SubmitRequest
-    from hpcrun.ops.submit import dry_run as render_dry_run
-    from hpcrun.ops.submit import submit as do_submit
 
     if as_json and not detach:
         from hpcrun.errors import UsageError
@@ -126,25 +124,44 @@ def submit(
     overrides = overrides_from_flags(flags, ctx.meta.get("program_args"))
     request = SubmitRequest(path, workflow, site, parse_vars(variables), overrides, inputs)
     with Session() as session:
-        if dry_run:
-            prepared = render_dry_run(session, request)
-            for message in prepared.warnings:
-                warn(message)
-            click.echo(prepared.script, nl=False)
-            return
-        submitted = do_submit(session, request)
-        for message in submitted.prepared.warnings:
+        send(session, request, detach=detach, dry_run=dry_run, as_json=as_json)
+
+
+def send(
+    session: Any,
+    request: Any,
+    *,
+    detach: bool,
+    dry_run: bool,
+    as_json: bool,
+    again: str | None = None,
+) -> None:
+    """Show (--dry-run) or submit ``request``, then print the run or follow it to the end
+    and exit with its code. Shared by ``submit`` and ``rerun`` (``again``: the run it
+    repeats)."""
+    from hpcrun.ops.submit import dry_run as render_dry_run
+    from hpcrun.ops.submit import submit as do_submit
+
+    if dry_run:
+        prepared = render_dry_run(session, request)
+        for message in prepared.warnings:
             warn(message)
-        record = submitted.record
-        for up in submitted.upstream:
-            how = "waits for" if up.chained else "uses the artifacts of"
-            note(f"{record.run} {how} {up.record.run} ({up.record.workflow})")
-        note(f"submitted {record.run} to {record.site} (job {record.job_id}, "
-             f"{human_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
-        if detach:
-            click.echo(json.dumps(record.to_json(), indent=2) if as_json else record.run)
-            return
-        sys.exit(attach(session, record.run))
+        click.echo(prepared.script, nl=False)
+        return
+    submitted = do_submit(session, request)
+    for message in submitted.prepared.warnings:
+        warn(message)
+    record = submitted.record
+    for up in submitted.upstream:
+        how = "waits for" if up.chained else "uses the artifacts of"
+        note(f"{record.run} {how} {up.record.run} ({up.record.workflow})")
+    repeats = f" (again {again})" if again else ""
+    note(f"submitted {record.run}{repeats} to {record.site} (job {record.job_id}, "
+         f"{human_size(submitted.bytes_sent)} uploaded)")  # fmt: skip
+    if detach:
+        click.echo(json.dumps(record.to_json(), indent=2) if as_json else record.run)
+        return
+    sys.exit(attach(session, record.run))
 
 
 def overrides_from_flags(flags: dict[str, Any], program_args: tuple[str, ...] | None) -> Any:
