@@ -153,8 +153,12 @@ def run(ctx: Context) -> Section:
     section.notes.append(
         "`build_job` does more than render: before resolving it checks that the workflow's "
         "`file` and `requirements` exist inside the project, resolving real paths (symlinks "
-        "included) so that no value leads out of the project folder; those filesystem calls "
-        "(`pathlib.resolve`, `realpath`) are most of the difference from `resolve+render`. "
+        "included) so that no value leads out of the project folder. It resolves the "
+        "project root once per job and then each path it checks (the working folder when "
+        "one is set, the program file, the requirements file), no more; those filesystem "
+        "calls (`pathlib.resolve`, `realpath`, `stat`), applying the command-line overrides "
+        "and reading the submitting environment are the difference from `resolve+render`, "
+        "and they stay: they are what refuses a path that leads out of the project. "
         "cProfile of `build_job` (cumulative, 200 calls):"
     )
     section.profile = _profile(hpcrun_build, 200)

@@ -22,8 +22,14 @@ _SEQUENCES = ("env", "artifacts", "args", "sbatch")
 
 def _session() -> Any:
     from hpcrun.ops.session import Session
+    from hpcrun.ops.upload_feedback import UploadFeedback
 
-    return Session()
+    # an upload's warning (large files it sends) as a Python warning; no progress bar
+    return Session(upload_feedback=UploadFeedback(warn=_warn))
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=4)
 
 
 def _overrides(values: Mapping[str, Any]) -> Any:
@@ -234,7 +240,8 @@ class Run:
     def artifacts(self, dest: str | Path | None = None) -> Path:
         """Fetch the artifacts (resumable) into ``dest`` (default: the run's artifacts
         folder under $HPCRUN_HOME); returns the folder. Symlinks pointing outside it are
-        not recreated, with a warning."""
+        not recreated, with a warning; declared paths the job did not create are named in
+        a warning."""
         from hpcrun.ops.artifacts import fetch_artifacts
 
         with _session() as session:
@@ -243,6 +250,10 @@ class Run:
             self._record = session.store.get(self.name) or record
         for name in fetched.unsafe_links:
             warnings.warn(f"not fetched: {name} is a symlink pointing outside", stacklevel=2)
+        if fetched.missing:
+            paths = ", ".join(fetched.missing)
+            warnings.warn(f"{self.name}: declared artifacts not created by the job: {paths}",
+                          stacklevel=2)  # fmt: skip
         return fetched.folder
 
     def cancel(self) -> Run:

@@ -123,6 +123,12 @@ class RemoteError(HpcrunError):
     """The cluster, the connection or the scheduler failed."""
 
 
+class LoginShellNotClean(RemoteError):
+    """The cluster's login shell prints text (a banner, a quota notice) for non-interactive
+    commands: it would break file transfers and the output hpcrun reads. Not a connection
+    failure: retrying cannot help, the user's startup file must change."""
+
+
 class JobNeverStartsError(HpcrunError):
     """Slurm says a pending job can never start (e.g. DependencyNeverSatisfied): following
     stops with exit 1, the job stays queued for the user to cancel or fix."""

@@ -1,5 +1,7 @@
 """Which files of a project are uploaded: everything but what .gitignore and
-.hpcrunignore exclude (a useful subset of gitignore syntax), and never ``.git/``.
+.hpcrunignore exclude (a useful subset of gitignore syntax), never ``.git/`` or
+``__pycache__/``, and no virtualenv (a folder holding ``pyvenv.cfg``) unless an ignore
+file un-ignores it by name (``!.venv/``): the job builds its own environment.
 
 Supported: ``#`` comments, blank lines, ``!`` negation, a trailing ``/`` for folders only,
 a leading or inner ``/`` to anchor a pattern at the folder of its ignore file, ``*``,
@@ -15,6 +17,18 @@ from pathlib import Path
 
 IGNORE_FILES = (".gitignore", ".hpcrunignore")
 ALWAYS_SKIPPED = {".git", ".hg", ".svn", "__pycache__", ".hpcrun"}
+VIRTUALENV_MARKER = "pyvenv.cfg"  # what `python -m venv` and virtualenv put in the env root
+LARGE_FILE_BYTES = 50 * 1024 * 1024  # a file this big is named in a warning before upload
+
+
+@dataclass(frozen=True)
+class ProjectScan:
+    """What an upload of the project would send."""
+
+    files: list[str]  # sorted POSIX paths relative to the root
+    total_bytes: int
+    large: list[tuple[str, int]]  # files of LARGE_FILE_BYTES or more, with their sizes
+    virtualenvs: list[str]  # virtualenv folders skipped (not un-ignored)
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,12 @@ def parse_rules(text: str, base: str = "") -> list[Rule]:
 
 
 def is_ignored(relative: str, is_dir: bool, rules: list[Rule]) -> bool:
-    ignored = False
+    return _last_match(relative, is_dir, rules) is True
+
+
+def _last_match(relative: str, is_dir: bool, rules: list[Rule]) -> bool | None:
+    """True: ignored, False: un-ignored by a ``!`` rule, None: no rule matches."""
+    ignored = None
     for rule in rules:
         if rule.folders_only and not is_dir:
             continue
@@ -100,8 +119,15 @@ def is_ignored(relative: str, is_dir: bool, rules: list[Rule]) -> bool:
 def project_files(root: Path) -> list[str]:
     """Files to upload, as sorted POSIX paths relative to ``root``. Symlinks to files are
     followed; symlinked folders are not entered (they may point anywhere)."""
+    return scan_project(root).files
+
+
+def scan_project(root: Path) -> ProjectScan:
+    """``project_files`` with their total size, the large ones, and the virtualenvs left
+    out (one walk)."""
     files: list[str] = []
     rules: list[Rule] = []
+    total, large, virtualenvs = 0, [], []
     for current, dirnames, filenames in os.walk(root):
         relative_dir = Path(current).relative_to(root).as_posix()
         relative_dir = "" if relative_dir == "." else relative_dir
@@ -114,11 +140,20 @@ def project_files(root: Path) -> list[str]:
             path = f"{relative_dir}/{name}" if relative_dir else name
             if name in ALWAYS_SKIPPED or Path(current, name).is_symlink():
                 continue
-            if not is_ignored(path, True, rules):
-                kept.append(name)
+            verdict = _last_match(path, True, rules)
+            if verdict is True:
+                continue
+            if verdict is None and Path(current, name, VIRTUALENV_MARKER).is_file():
+                virtualenvs.append(path)  # only a `!` rule naming it uploads one
+                continue
+            kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
             path = f"{relative_dir}/{name}" if relative_dir else name
             if Path(current, name).is_file() and not is_ignored(path, False, rules):
                 files.append(path)
-    return sorted(files)
+                size = Path(current, name).stat().st_size
+                total += size
+                if size >= LARGE_FILE_BYTES:
+                    large.append((path, size))
+    return ProjectScan(sorted(files), total, sorted(large), virtualenvs)

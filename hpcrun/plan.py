@@ -27,13 +27,27 @@ class JobPlan:
     mem_mib: int | None = None
     cpus_per_task: int | None = None
     # The per-job limit (#SBATCH --time, normalised D-HH:MM:SS/HH:MM:SS): the workflow's
-    # max_duration, else the site's defaults.time. (A run that spans several jobs would keep
-    # its total budget in a field of its own.)
+    # job_time in a run that resumes on timeout, else its max_duration, else the site's
+    # defaults.time. (That run's total budget is `budget` below.)
     time: str | None = None
     account: str | None = None
     qos: str | None = None
     constraint: str | None = None
     requeue: bool = False
+    # Interruptible and long runs (docs/interruptible.md): the warning signal sent to the batch
+    # shell `signal_lead` seconds before the time limit (#SBATCH --signal=B:SIG@LEAD), which
+    # the job forwards to the program; how many times it requeues itself after a time limit;
+    # and the per-job limit in seconds (the job tells a time-limit warning from a preemption).
+    interruptible: bool = False
+    signal: str | None = None
+    signal_lead: int | None = None
+    resume_on_timeout: int = 0
+    time_seconds: int | None = None
+    # The whole run's budget over all its attempts (max_duration as written, and in seconds)
+    # when job_time is the per-job limit: the job requeues itself after a time limit only
+    # while the attempts so far have left room for a useful one. None: no budget.
+    budget: str | None = None
+    budget_seconds: int | None = None
     extra_directives: tuple[str, ...] = ()
     # environment on the cluster
     remote_root: str = "~/hpcrun"

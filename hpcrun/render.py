@@ -86,8 +86,11 @@ def _environment(search_path: tuple[str, ...]) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from hpcrun.signals import WARNING_SIGNALS, signal_name
+
     env.filters.update(q=shell_quote, shpath=shell_path, comment=comment,
-                       qv=jinja2.pass_context(_quote_value))  # fmt: skip
+                       qv=jinja2.pass_context(_quote_value), signal_name=signal_name)  # fmt: skip
+    env.globals["forwarded_signals"] = WARNING_SIGNALS
     return env
 
 

@@ -91,13 +91,18 @@ def join_remote(base: str, *parts: str | None, what: str = "path") -> str:
     return str(normal)
 
 
-def join_local(base: Path, *parts: str | None, what: str = "path") -> Path:
+def join_local(
+    base: Path, *parts: str | None, what: str = "path", base_resolved: bool = False
+) -> Path:
     """``base/part/...`` on this machine, symlinks resolved, refused unless it stays inside
-    ``base`` (resolved too)."""
+    ``base`` (resolved too; ``base_resolved``: the caller resolved it already, in this
+    call's work: a project root resolved once for all the paths of one job)."""
     for part in parts:
         if part not in (None, ""):
             check_relative(part, what)
-    root = Path(base).resolve()
+    root = Path(base) if base_resolved else Path(base).resolve()
+    if not any(parts):
+        return root  # nothing joined: resolving the resolved root again changes nothing
     joined = root.joinpath(*(p for p in parts if p)).resolve()
     if joined != root and root not in joined.parents:
         raise UnsafePathError(

@@ -19,7 +19,7 @@ from hpcrun.cli.common import run_site_option
 def artifacts(run: str, dest: Path | None, site: str | None, as_json: bool) -> None:
     """Fetch RUN's declared artifacts and its OUTPUT_FOLDER. Files already fetched and
     unchanged are not transferred again."""
-    from hpcrun.cli.common import human_size, note, warn_unsafe_links
+    from hpcrun.cli.common import human_size, note, warn_missing_artifacts, warn_unsafe_links
     from hpcrun.ops.artifacts import fetch_artifacts
     from hpcrun.ops.repoint import point_run
     from hpcrun.ops.runs import find_run
@@ -27,8 +27,10 @@ def artifacts(run: str, dest: Path | None, site: str | None, as_json: bool) -> N
 
     with Session() as session:
         record = point_run(session, find_run(session, run), site)
-        target, received, unsafe_links = fetch_artifacts(session, record, dest)
+        fetched = fetch_artifacts(session, record, dest)
+    target, received, unsafe_links = fetched.folder, fetched.received, fetched.unsafe_links
     warn_unsafe_links(unsafe_links)
+    warn_missing_artifacts(record.run, fetched.missing)
     note(f"{human_size(received)} fetched")
     if as_json:
         import json

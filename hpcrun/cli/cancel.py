@@ -21,16 +21,29 @@ from hpcrun.errors import UsageError
     "changed. Without: only the unfinished runs of this site (as with ps --site).",
 )  # fmt: skip
 @click.option(
+    "--signal", "signal_name", metavar="NAME", default=None,
+    help="Do not cancel: send signal NAME (USR1, USR2, TERM, INT, HUP, URG, XCPU) to the "
+    "running program, e.g. to try its checkpoint handler.",
+)  # fmt: skip
+@click.option(
     "--json", "as_json", is_flag=True,
     help="A JSON array, one object per run: run, outcome, state, job_id, exit_code, message.",
 )  # fmt: skip
 def cancel(
-    runs: tuple[str, ...], all_: bool, workflow: str | None, site: str | None, as_json: bool
+    runs: tuple[str, ...],
+    all_: bool,
+    workflow: str | None,
+    site: str | None,
+    signal_name: str | None,
+    as_json: bool,
 ) -> None:
     """Cancel each RUN's job (scancel on Slurm, one call per cluster for all its jobs; the
     whole process group on the local site), or every unfinished run with --all, of one
     workflow with --workflow, or of one site with --site. Prints each run's outcome; exits
-    1 if any run could not be cancelled (no job id yet, or the cluster failed)."""
+    1 if any run could not be cancelled (no job id yet, or the cluster failed).
+
+    With --signal NAME the runs are not cancelled: their job script receives SIGNAME and
+    passes it to the program (scancel --batch --signal on Slurm)."""
     from hpcrun.cli.common import note, warn
     from hpcrun.ops.cancel import cancel_runs
     from hpcrun.ops.session import Session
@@ -43,12 +56,17 @@ def cancel(
                          "e.g. hpcrun cancel RUN, or hpcrun cancel --all")  # fmt: skip
     with Session() as session:
         records = _selected(session, runs, workflow, site)
-        outcomes = cancel_runs(session, records)
+        if signal_name is not None:
+            from hpcrun.ops.send_signal import signal_runs
+
+            outcomes = signal_runs(session, records, signal_name)
+        else:
+            outcomes = cancel_runs(session, records)
     if as_json:
         click.echo(json.dumps([o.to_json() for o in outcomes], indent=2))
     else:
         if not outcomes:
-            note("no unfinished runs to cancel")
+            note(f"no unfinished runs to {'signal' if signal_name else 'cancel'}")
         for outcome in outcomes:
             line = f"{outcome.record.run} {outcome.message}"
             (warn if outcome.outcome in ("no_job", "error") else note)(line)

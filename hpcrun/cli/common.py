@@ -78,6 +78,14 @@ def warn_unsafe_links(names: Sequence[str]) -> None:
         warn(f"not fetched: {name} is a symlink pointing outside the artifacts folder")
 
 
+def warn_missing_artifacts(run: str, paths: Sequence[str]) -> None:
+    """One warning naming the declared artifact paths the job did not create."""
+    if paths:
+        many = len(paths) > 1
+        warn(f"{run}: declared artifact{'s' if many else ''} {', '.join(paths)} "
+             f"{'were' if many else 'was'} not created by the job (nothing to fetch)")  # fmt: skip
+
+
 def note(message: str) -> None:
     """hpcrun's own progress lines, on stderr so stdout stays the job's output."""
     click.secho(f"hpcrun: {message}", err=True, fg="cyan")

@@ -9,13 +9,19 @@ from typing import Any
 
 import click
 
-KNOB_NAMES = ("time", "partition", "account", "qos", "constraint", "sbatch")
+KNOB_NAMES = ("time", "job_time", "partition", "account", "qos", "constraint", "sbatch")
 
 _OPTIONS = (
     click.option(
         "--time", "--max-duration", "time", metavar="DURATION",
         help="Time limit of the job (overrides max_duration and the site's defaults.time): "
-        "90 (minutes), 90m, 2h, 1d12h, or Slurm's 1:30:00, 2-00:00:00.",
+        "90 (minutes), 90m, 2h, 1d12h, or Slurm's 1:30:00, 2-00:00:00. With job_time "
+        "(or --job-time) and resume_on_timeout: the run's total budget over all attempts.",
+    ),
+    click.option(
+        "--job-time", "job_time", metavar="DURATION",
+        help="Time limit of each job of a run with resume_on_timeout (overrides job_time); "
+        "--time is then the whole run's budget.",
     ),
     click.option("--partition", metavar="NAME", help="Slurm partition (overrides the site's)."),
     click.option("--account", metavar="NAME", help="Slurm account to charge."),

@@ -15,10 +15,12 @@ from hpcrun.cli.common import run_site_option
 @run_site_option
 def logs(run: str, follow_: bool, site: str | None) -> None:
     """Print RUN's output (stdout and stderr of the job). With -f, stream it until the run
-    ends, then exit with the job's exit code; Ctrl-C stops following, not the run. A lost
+    ends, fetch its artifacts if nobody has since it ended (a detached run), then exit with
+    the job's exit code; Ctrl-C stops following, not the run. A lost
     connection is retried for up to $HPCRUN_RECONNECT_TIMEOUT seconds (default 600), then
     it exits with 75 (the job may still be running)."""
     from hpcrun.cli.common import exit_code_of, note
+    from hpcrun.cli.fetched import fetch_ended_run
     from hpcrun.errors import EXIT_INTERRUPTED
     from hpcrun.ops.follow import follow
     from hpcrun.ops.output import read_output
@@ -34,6 +36,7 @@ def logs(run: str, follow_: bool, site: str | None) -> None:
             except KeyboardInterrupt:
                 note(f"stopped following; {record.run} keeps running")
                 sys.exit(EXIT_INTERRUPTED)
+            fetch_ended_run(session, final)
             sys.exit(exit_code_of(final))
         if not record.job_id:
             note(f"{record.run} has no job yet ({record.state})")

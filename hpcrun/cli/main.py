@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# set by the shell's completion script (see docs/managing-runs.md#shell-completion)
+COMPLETE_VAR = "_HPCRUN_COMPLETE"
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -48,6 +52,10 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        if os.environ.get(COMPLETE_VAR):  # the shell asks: complete run, site, workflow names
+            from hpcrun.cli.completion import add_completion
+
+            add_completion(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -57,7 +65,8 @@ class LazyGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""
-        if name and name not in COMMANDS and not name.startswith("-"):
+        # (while completing, an unknown word is no error: it completes to nothing)
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
             from hpcrun.errors import did_you_mean
 
             hint = did_you_mean(name, COMMANDS) or "run 'hpcrun --help' for the list"
@@ -98,8 +107,13 @@ def _local_fault(exc: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    from hpcrun.cli.terminal import no_colour
+
+    # click already drops colours when the output is not a terminal; NO_COLOR drops them
+    # at a terminal too (https://no-color.org)
+    colour: dict[str, Any] = {"color": False} if no_colour() else {}
     try:
-        cli.main(args=args, prog_name="hpcrun", standalone_mode=False)
+        cli.main(args=args, prog_name="hpcrun", standalone_mode=False, **colour)
     except HpcrunError as exc:
         click.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)

@@ -141,6 +141,8 @@ def _print_table(records: list[Any], tags_by_run: dict[str, list[str]]) -> None:
         # the reason matters while a run is unfinished, or when it never got a job
         show_reason = r.state_reason and (not r.final or not r.job_id)
         state = r.state + (f" ({r.state_reason})" if show_reason else "")
+        if r.restarts:  # requeued (preempted, or past its time limit): which attempt
+            state += f" (attempt {r.restarts + 1})"
         exit_code = "" if r.exit_code is None else str(r.exit_code)
         rows.append(
             (r.run, r.workflow, r.site, r.job_id or "-", state, exit_code, r.submitted_at or "-",

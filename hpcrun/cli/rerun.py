@@ -34,6 +34,7 @@ def _rerun(
 ) -> None:
     from hpcrun.cli.common import parse_vars
     from hpcrun.cli.submit import overrides_from_flags, send
+    from hpcrun.cli.terminal import upload_feedback
     from hpcrun.ops.rerun import rerun_request
     from hpcrun.ops.runs import find_run
     from hpcrun.ops.session import Session
@@ -44,7 +45,7 @@ def _rerun(
         raise UsageError("--json needs -d/--detach", "e.g. hpcrun rerun -d --json RUN")
     program_args = click.get_current_context().meta.get("program_args")
     given = overrides_from_flags(flags, program_args)
-    with Session() as session:
+    with Session(upload_feedback=upload_feedback()) as session:
         record = find_run(session, run)
         rerun = rerun_request(session, record, given, parse_vars(variables), site, inputs)
         if rerun.cwd is not None:

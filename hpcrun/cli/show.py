@@ -48,7 +48,6 @@ _FIELDS = (
     ("workflows file", "workflows_file"),
     ("project", "project_root"),
     ("remote folder", "remote_dir"),
-    ("artifacts dir", "artifacts_dir"),
     ("env key", "env_key"),
     ("code hash", "code_hash"),
 )
@@ -57,6 +56,9 @@ _FIELDS = (
 def describe(data: dict[str, Any]) -> list[str]:
     """The human form of ``show --json``: one ``name: value`` line per known field."""
     lines = [f"{label + ':':<16}{data[key]}" for label, key in _FIELDS if data.get(key) is not None]
+    artifacts = _artifacts_line(data)
+    if artifacts:
+        lines.append(f"{'artifacts:':<16}{artifacts}")
     if data.get("git_commit"):
         dirty = " (dirty: uncommitted changes)" if data.get("git_dirty") else ""
         lines.append(f"{'git commit:':<16}{data['git_commit']}{dirty}")
@@ -69,6 +71,7 @@ def describe(data: dict[str, Any]) -> list[str]:
         lines.append(f"{'override:':<16}{name} = {shown}")
     for name, value in sorted((data.get("variables") or {}).items()):
         lines.append(f"{'var:':<16}{name}={value}")
+    lines += _usage_lines(data)
     if data.get("depends_on"):
         lines.append(f"{'depends on:':<16}{', '.join(data['depends_on'])}")
     if data.get("tags"):
@@ -78,6 +81,37 @@ def describe(data: dict[str, Any]) -> list[str]:
         for entry in data["state_history"]:
             reason = f" ({entry['reason']})" if entry.get("reason") else ""
             lines.append(f"  {entry['at']}  {entry['state']}{reason}")
+    return lines
+
+
+def _artifacts_line(data: dict[str, Any]) -> str | None:
+    """Whether the run's artifacts were fetched since it ended, and where to."""
+    where = data.get("artifacts_dir")
+    if data.get("artifacts_fetched_at"):
+        return f"fetched {data['artifacts_fetched_at']} into {where}"
+    if not data.get("job_id"):
+        return None
+    if not data.get("final"):
+        so_far = f"; fetched so far into {where}" if where else ""
+        return f"not fetched yet (by `hpcrun logs -f` or `hpcrun wait` when it ends){so_far}"
+    how = f"hpcrun artifacts {data['run']}"
+    if where:  # fetched while the job ran, or by a version that did not record when
+        return f"{where} (not fetched since the run ended: {how})"
+    return f"not fetched ({how})"
+
+
+def _usage_lines(data: dict[str, Any]) -> list[str]:
+    """What the finished run used (``efficiency``), and the hint to lower its memory."""
+    from hpcrun import efficiency
+
+    used = data.get("efficiency")
+    line = efficiency.summary(used)
+    if not line:
+        return []
+    lines = [f"{'used:':<16}{line.removeprefix('used ')} ({used.get('source')})"]
+    hint = efficiency.memory_hint(used) if data.get("state") == "completed" else None
+    if hint:
+        lines.append(f"{'hint:':<16}{hint}")
     return lines
 
 

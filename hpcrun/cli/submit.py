@@ -17,6 +17,7 @@ from hpcrun.cli.common import (
     site_option,
     var_option,
     warn,
+    warn_missing_artifacts,
     warn_unsafe_links,
 )
 from hpcrun.cli.knobs import knob_options, knob_values
@@ -113,6 +114,7 @@ def submit(
     the output, fetches the artifacts at the end and exits with the job's exit code; a lost
     connection is retried for up to $HPCRUN_RECONNECT_TIMEOUT seconds (default 600), then
     it exits with 75 (the job may still be running). Arguments after -- go to the program."""
+    from hpcrun.cli.terminal import upload_feedback
     from hpcrun.ops.session import Session
     from hpcrun.ops.submit import SubmitRequest
 
@@ -123,7 +125,7 @@ def submit(
     path, workflow = _target(arguments, getattr(ctx.command, "file_only", False))
     overrides = overrides_from_flags(flags, ctx.meta.get("program_args"))
     request = SubmitRequest(path, workflow, site, parse_vars(variables), overrides, inputs)
-    with Session() as session:
+    with Session(upload_feedback=upload_feedback()) as session:
         send(session, request, detach=detach, dry_run=dry_run, as_json=as_json)
 
 
@@ -197,9 +199,26 @@ def attach(session: Any, run: str) -> int:
         f"fetch them with: hpcrun artifacts {run}",
         note,
     )  # the job has ended: a dropped connection only delays the fetch (it resumes)
-    dest, received, unsafe_links = reconnecting.call(lambda: fetch_artifacts(session, record))
-    warn_unsafe_links(unsafe_links)
+    fetched = reconnecting.call(lambda: fetch_artifacts(session, record))
+    dest, received = fetched.folder, fetched.received
+    warn_unsafe_links(fetched.unsafe_links)
+    warn_missing_artifacts(run, fetched.missing)
     note(f"{run} ended {record.state}" + (f" (exit code {record.exit_code})"
          if record.exit_code is not None else ""))  # fmt: skip
     note(f"artifacts of {run} are in {dest} ({human_size(received)} fetched)")
+    _report_usage(session.store.get(run) or record)
     return exit_code_of(record)
+
+
+def _report_usage(record: Any) -> None:
+    """``used 2.1 GiB of 16 GiB memory (13%), CPU 71% of 4 cores, 12m31s on node3``, and a
+    hint when a completed run used under a quarter of its memory request."""
+    from hpcrun import efficiency
+
+    used = json.loads(record.efficiency) if record.efficiency else None
+    line = efficiency.summary(used)
+    if line:
+        note(line)
+    hint = efficiency.memory_hint(used) if record.state == "completed" else None
+    if hint:
+        note(f"hint: {hint}")

@@ -175,6 +175,7 @@ def state_json(result: Any) -> dict[str, Any]:
         "done": result.done,
         "tick": {
             "sbatch_calls": result.sbatch_calls,
+            "submit_commands": result.submit_commands,
             "submitted": [
                 {"chunk": c, "array_job_id": j, "points": n} for c, j, n in result.submitted
             ],

@@ -15,7 +15,8 @@ from hpcrun.ops.track import refresh
 
 # cancelled: by this call; ended: it had already ended (state says how); no_job: nothing
 # to cancel yet (being submitted, or in doubt); error: the scheduler or connection failed
-Outcome = Literal["cancelled", "ended", "no_job", "error"]
+# (signalled: `cancel --signal` sent the signal, see ops.send_signal)
+Outcome = Literal["cancelled", "signalled", "ended", "no_job", "error"]
 
 
 @dataclass(frozen=True)

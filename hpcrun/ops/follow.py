@@ -55,6 +55,7 @@ def follow(
     backend = session.backend(site)
     offset, interval, last_state, outage = 0, backoff.first, None, None
     last_reason: str | None = None
+    folder_checked = False
     reconnecting = Reconnecting(
         site.login.host if site.login else site.name,
         f"{run} may still be running",
@@ -66,6 +67,8 @@ def follow(
             report, chunk = _poll(
                 session, record, offset if out is not None else None, transport, backend
             )
+            if out is not None and not chunk:
+                folder_checked = _check_folder(transport, store.get(run), offset, folder_checked)
         except TransportError as error:
             sleep(reconnecting.failed(error))  # never concludes anything about the job
             continue
@@ -95,6 +98,20 @@ def follow(
             _stop_if_never_starts(record, reason)
         interval = backoff.next(interval, progressed)
         sleep(interval)
+
+
+def _check_folder(transport: Any, record: Any, offset: int, checked: bool) -> bool:
+    """An empty read is also what a removed run folder gives (``ops.gone``): ask whether
+    the folder is there once, and again at the end if nothing was ever read, rather than
+    at every poll. RunFolderGoneError (exit 1) when it has gone. Returns ``checked``."""
+    from hpcrun.ops.gone import check_run_folder
+
+    if record is None or not record.job_id:
+        return checked
+    if not checked or (record.final and offset == 0):
+        check_run_folder(transport, record)
+        return True
+    return checked
 
 
 def _pending_reason(record: Any) -> str | None:

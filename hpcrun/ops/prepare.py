@@ -135,9 +135,12 @@ def build_job(
         overrides = replace(overrides, version=site.default_python())
     workflow = apply_overrides(target.workflow, overrides)
     target = replace(target, workflow=workflow)
-    work_dir = working_folder(target)
-    check_exists(target, "file", work_dir)
-    check_exists(target, "requirements", work_dir)
+    # the project root resolved ONCE for all of this job's path checks (each path is still
+    # resolved, symlinks and all, and refused if it leads out of the root)
+    root = target.project_root.resolve()
+    work_dir = working_folder(target, root)
+    check_exists(target, "file", work_dir, root)
+    check_exists(target, "requirements", work_dir, root)
     requirements = read_requirements(target, work_dir)
     plan = resolve(
         workflow,
@@ -173,14 +176,15 @@ def prepare(
     )  # fmt: skip
 
 
-def working_folder(target: Target) -> Path:
+def working_folder(target: Target, root: Path | None = None) -> Path:
     """The workflow's working_dir inside the project (checked: it may not lead outside,
-    through '..' or a symlink)."""
+    through '..' or a symlink), resolved. ``root``: the project root, already resolved."""
     from hpcrun.safepaths import UnsafePathError, join_local
 
     working_dir = target.workflow.working_dir
     try:
-        return join_local(target.project_root, working_dir, what="working_dir")
+        return join_local(root or target.project_root, working_dir, what="working_dir",
+                          base_resolved=root is not None)  # fmt: skip
     except UnsafePathError as exc:
         if target.loaded is not None:
             raise target.loaded.problem(
@@ -189,9 +193,12 @@ def working_folder(target: Target) -> Path:
         raise
 
 
-def check_exists(target: Target, field: str, work_dir: Path) -> str | None:
+def check_exists(
+    target: Target, field: str, work_dir: Path, root: Path | None = None
+) -> str | None:
     """The file a workflow field names must exist, inside the project, before anything is
-    rendered or sent (a symlink out of the project is refused, not read)."""
+    rendered or sent (a symlink out of the project is refused, not read). ``work_dir``: as
+    ``working_folder`` returns it; ``root``: the project root, already resolved."""
     from hpcrun.safepaths import UnsafePathError, join_local
 
     workflow = target.workflow
@@ -199,8 +206,9 @@ def check_exists(target: Target, field: str, work_dir: Path) -> str | None:
     if relative is None:
         return None
     try:
-        path = join_local(target.project_root, _under(work_dir, target.project_root, relative),
-                          what=field)  # fmt: skip
+        resolved = root or target.project_root.resolve()
+        path = join_local(resolved, _under(work_dir, resolved, relative), what=field,
+                          base_resolved=True)  # fmt: skip
     except UnsafePathError as exc:
         if target.loaded is not None:
             raise target.loaded.problem(workflow.name, field, exc.message, exc.hint) from None
@@ -217,7 +225,10 @@ def check_exists(target: Target, field: str, work_dir: Path) -> str | None:
     return path.read_text(encoding="utf-8", errors="replace") if field == "requirements" else None
 
 
-def _under(work_dir: Path, project_root: Path, relative: str) -> str:
-    """``relative`` (from the working folder) as a path relative to the project root."""
-    inside = work_dir.resolve().relative_to(project_root.resolve())
+def _under(work_dir: Path, root: Path, relative: str) -> str:
+    """``relative`` (from the working folder) as a path relative to the project root (both
+    resolved: ``work_dir`` as ``working_folder`` returns it, else it is resolved here)."""
+    if not work_dir.is_relative_to(root):
+        work_dir = work_dir.resolve()
+    inside = work_dir.relative_to(root)
     return (inside / relative).as_posix() if inside.parts else relative

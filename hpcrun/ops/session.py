@@ -13,7 +13,9 @@ from typing import Any
 
 
 class Session:
-    def __init__(self) -> None:
+    def __init__(self, upload_feedback: Any = None) -> None:
+        # where uploads warn and show progress (``ops.upload_feedback``); None: silently
+        self.upload_feedback = upload_feedback
         self._store: Any = None
         self._sites: dict[str, tuple[Any, Path]] = {}
         self._transports: dict[tuple[Any, ...], Any] = {}
@@ -96,6 +98,10 @@ class Session:
     def backend(self, site: Any) -> Any:
         from hpcrun.ops.backends import backend_for
 
+        if getattr(site, "restricted_commands", False):
+            from hpcrun.ops.backends.slurm_restricted import RestrictedSlurmBackend
+
+            return RestrictedSlurmBackend()
         return backend_for(site.scheduler)
 
     def close(self) -> None:
@@ -112,4 +118,5 @@ def transport_key(site: Any) -> tuple[Any, ...]:
     port, user, identity, known_hosts, proxy, transport kind), as open_transport uses them."""
     if site.scheduler == "local" or site.login is None:
         return ("local",)
-    return ("login", *sorted(site.login.model_dump().items()))
+    restricted = ("restricted",) if getattr(site, "restricted_commands", False) else ()
+    return ("login", *sorted(site.login.model_dump().items()), *restricted)

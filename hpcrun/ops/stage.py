@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcrun.errors import UsageError
-from hpcrun.ignore import project_files
+from hpcrun.ignore import scan_project
 from hpcrun.transport.base import Shell, Transport, ensure, expand_home
 
 
@@ -28,6 +28,11 @@ def run_dir_for(transport: Transport, plan: Any) -> str:
 
 def make_run_dir(transport: Transport, run_dir: str) -> None:
     """Created mode 0700: code, inputs and logs of a run are its owner's alone."""
+    if getattr(transport, "restricted", False):  # one command, no shell (restricted keys)
+        from hpcrun.ops.restricted import make_run_dir_argv
+
+        ensure(transport.run(make_run_dir_argv(run_dir)), f"creating {run_dir}")
+        return
     quoted = shlex.quote(run_dir)
     code = (
         f"umask 077 && mkdir -p {quoted}/code {quoted}/input {quoted}/output {quoted}/checkpoint"
@@ -37,22 +42,47 @@ def make_run_dir(transport: Transport, run_dir: str) -> None:
 
 
 def upload_code(
-    transport: Transport, project_root: Path, run_dir: str, previous_run_dir: str | None
+    transport: Transport,
+    project_root: Path,
+    run_dir: str,
+    previous_run_dir: str | None,
+    feedback: Any = None,
 ) -> int:
     """The project tree (minus ignored files) into ``code/``; files unchanged since the
-    previous upload of the same project are hard-linked from it, not sent again."""
-    files = project_files(project_root)
+    previous upload of the same project are hard-linked from it, not sent again.
+    ``feedback`` (``ops.upload_feedback.UploadFeedback``): where the warning about large
+    files goes, before anything is sent, and the progress bar."""
+    from contextlib import nullcontext
+
+    from hpcrun.ops.upload_feedback import large_files_warning
+
+    scan = scan_project(project_root)
+    warning = large_files_warning(scan, project_root)
+    if warning and feedback is not None:
+        feedback.warn(warning)
     link_dest = f"{previous_run_dir}/code" if previous_run_dir else None
-    return transport.sync_up(project_root, files, f"{run_dir}/code", link_dest=link_dest)
+    reporter = feedback.progress if feedback is not None else None
+    bar = reporter(scan.total_bytes, "uploading the project") if reporter else nullcontext(None)
+    with bar as progress:
+        return transport.sync_up(
+            project_root, scan.files, f"{run_dir}/code", link_dest=link_dest, progress=progress
+        )
 
 
-def upload_inputs(transport: Transport, inputs: Path, run_dir: str) -> int:
+def upload_inputs(transport: Transport, inputs: Path, run_dir: str, feedback: Any = None) -> int:
+    from contextlib import nullcontext
+
     if not inputs.is_dir():
         from hpcrun.errors import UsageError
 
         raise UsageError(f"--input {inputs} is not a folder")
-    files = sorted(p.relative_to(inputs).as_posix() for p in inputs.rglob("*") if p.is_file())
-    return transport.sync_up(inputs, files, f"{run_dir}/input")
+    paths = sorted(p for p in inputs.rglob("*") if p.is_file())
+    files = [p.relative_to(inputs).as_posix() for p in paths]
+    reporter = feedback.progress if feedback is not None else None
+    total = sum(p.stat().st_size for p in paths) if reporter else 0
+    bar = reporter(total, "uploading --input") if reporter else nullcontext(None)
+    with bar as progress:
+        return transport.sync_up(inputs, files, f"{run_dir}/input", progress=progress)
 
 
 def write_job_script(transport: Transport, script: str, run_dir: str) -> None:

@@ -70,6 +70,10 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
         dependency = replace(request, workflow=workflow, overrides=Overrides(), request_key=None)
         return submit(session, dependency, (*chain, target.workflow.name)).record
 
+    if target.workflow.deps and getattr(site, "restricted_commands", False):
+        from hpcrun.transport.restricted import NotAvailableRestricted
+
+        raise NotAvailableRestricted("deps (linking an upstream run's artifacts on the cluster)")
     _refresh_upstream_candidates(session, target.workflow, site)
     upstream = find_upstream(store, target, site, submit_dependency, chain)
     transport = session.transport(site)
@@ -100,7 +104,10 @@ def submit(session: Session, request: SubmitRequest, chain: Sequence[str] = ()) 
         )
         submitting = False
         try:
-            sent = _stage(transport, request, prepared, run_dir, upstream, previous)
+            sent = _stage(
+                transport, request, prepared, run_dir, upstream, previous,
+                session.upload_feedback,
+            )  # fmt: skip
             submitting = True
             after = [(u.record.job_id, u.record.remote_dir) for u in upstream if u.chained]
             job_id = session.backend(site).submit(transport, run_dir, plan, after)
@@ -179,17 +186,20 @@ def _stage(
     run_dir: str,
     upstream: Sequence[Any],
     previous: Any,
+    feedback: Any = None,
 ) -> int:
-    """Everything on the cluster before sbatch; returns the bytes uploaded."""
+    """Everything on the cluster before sbatch; returns the bytes uploaded. ``feedback``:
+    see ``ops.upload_feedback``."""
     from hpcrun.ops import stage
 
     plan, site = prepared.plan, prepared.site
     stage.make_run_dir(transport, run_dir)
     sent = stage.upload_code(
-        transport, prepared.target.project_root, run_dir, previous.remote_dir if previous else None
-    )
+        transport, prepared.target.project_root, run_dir,
+        previous.remote_dir if previous else None, feedback,
+    )  # fmt: skip
     if request.inputs is not None:
-        sent += stage.upload_inputs(transport, request.inputs, run_dir)
+        sent += stage.upload_inputs(transport, request.inputs, run_dir, feedback)
     for up in upstream:
         stage.link_dependency(transport, run_dir, plan.working_dir, up)
     if plan.env_key and site.env_build == "login":

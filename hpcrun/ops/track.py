@@ -72,6 +72,11 @@ def _refresh_site(session: Session, site: Any, group: list[Any], report: TrackRe
         status = statuses.get(record.job_id) if record.job_id else None
         if status is None:
             continue
+        if status.restarts is not None and status.restarts > record.restarts:
+            record = store.set_restarts(record.run, status.restarts)  # requeued: next attempt
+        if status.final and status.usage is not None:
+            # the backend measures a job once, in the poll that sees it end
+            store.set_efficiency(record.run, status.usage)
         if (status.state, status.final, status.exit_code) != (
             record.state,
             record.final,

@@ -181,6 +181,14 @@ def scancel_argv(job_ids: Iterable[str]) -> list[str]:
     return ["scancel", *_checked_ids(job_ids)]
 
 
+def scancel_signal_argv(job_ids: Iterable[str], signal: str) -> list[str]:
+    """Send ``signal`` (a checked name, e.g. USR1) to the jobs' batch shells only, without
+    cancelling them; hpcrun's job script passes it to the program."""
+    from hpcrun.signals import signal_name
+
+    return ["scancel", "--batch", f"--signal={signal_name(signal)}", *_checked_ids(job_ids)]
+
+
 # Finding a job by its name (every hpcrun job's --job-name is its run's unique name): for a
 # run whose submitter died while sbatch ran, so its job id was never recorded. The name goes
 # last in the output; names are checked to hold no separator anyway.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,7 @@ class JobStatus:
     reason: str | None = None
     started_at: str | None = None  # ISO-8601 UTC
     ended_at: str | None = None
+    # how many times the scheduler restarted the job (requeues); None: not asked
+    restarts: int | None = None
+    # A final job's use of its allocation (``hpcrun.efficiency.figures``); None: not measured
+    usage: dict[str, Any] | None = field(default=None, compare=False)

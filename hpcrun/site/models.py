@@ -34,6 +34,12 @@ def _slurm_name(value: str) -> str:
 
 SlurmName = Annotated[str, AfterValidator(_slurm_name)]
 
+# One ProxyJump hop: [user@]host[:port] or [user@][ipv6]:port (no spaces, commas or shell
+# syntax: hops become ssh arguments and ProxyCommand words).
+JUMP_HOP_RE = re.compile(
+    r"(?:[A-Za-z0-9_.+-]+@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
 # A --constraint expression: feature names joined by & | , with [] () * ! (sbatch reads
 # #SBATCH lines itself, no shell; spaces, quotes and $ are still refused).
 SLURM_CONSTRAINT_RE = re.compile(r"[A-Za-z0-9_.+\-,:=&|\[\]()*!]+")
@@ -57,8 +63,24 @@ class Login(_Strict):
     user: str | None = None
     identity_file: str | None = None
     known_hosts: str | None = None
+    # Jump hosts, first hop first: "gw" or "bob@gw:2222", a list of them, or ssh's
+    # comma-separated chain; kept as that comma-separated string.
     proxy_jump: str | None = None
     transport: Literal["paramiko", "openssh"] = "paramiko"
+
+    @field_validator("proxy_jump", mode="before")
+    @classmethod
+    def _hops(cls, value: object) -> object:
+        if value is None or not isinstance(value, str | list):
+            return value  # pydantic reports the wrong type
+        hops = value.split(",") if isinstance(value, str) else value
+        for hop in hops:
+            if not isinstance(hop, str) or not JUMP_HOP_RE.fullmatch(hop.strip()):
+                raise ValueError(
+                    f"{hop!r} is not a jump host; write [user@]host[:port] (IPv6 as "
+                    "[addr]:port), one list item per hop"
+                )
+        return ",".join(hop.strip() for hop in hops) if hops else None
 
 
 class Modules(_Strict):
@@ -81,6 +103,28 @@ class Modules(_Strict):
 class Partitions(_Strict):
     default: SlurmName | None = None
     preemptible: SlurmName | None = None
+
+
+class Interruptible(_Strict):
+    """Where ``interruptible: true`` work goes and how it is warned (docs/interruptible.md).
+    Some sites preempt by partition, others by QOS; either or both may be given."""
+
+    partition: SlurmName | None = None
+    qos: SlurmName | None = None
+    # Slurm requeues a preempted job (PreemptMode=REQUEUE); the job script requeues itself
+    # where the site only cancels it (PreemptMode=CANCEL with GraceTime).
+    requeue: bool = True
+    # The warning: sent to the batch shell `signal_lead` seconds before the time limit (and
+    # at preemption where the site sets preempt_send_user_signal); the job forwards it.
+    signal: str = "USR1"
+    signal_lead: int = Field(default=120, ge=1, le=65535)
+
+    @field_validator("signal", mode="before")
+    @classmethod
+    def _signal(cls, value: object) -> object:
+        from hpcrun.signals import signal_name
+
+        return signal_name(value)  # its ValueError is the validation message
 
 
 class GpuType(_Strict):
@@ -134,6 +178,8 @@ class Site(_Strict):
     remote_root: str | None = None
     modules: Modules = Field(default_factory=Modules)
     partitions: Partitions = Field(default_factory=Partitions)
+    # interruptible work: its partition/QOS, requeue and warning (None: partitions.preemptible)
+    interruptible: Interruptible | None = None
     gpus: dict[str, GpuType] = Field(default_factory=lambda: {})
     defaults: Defaults = Field(default_factory=Defaults)
     sbatch: list[str] = Field(default_factory=lambda: [])
@@ -142,6 +188,9 @@ class Site(_Strict):
     # Where the cached virtualenv is built: inside the job ("job"), or on the login node at
     # submit time ("login", for clusters whose compute nodes have no internet).
     env_build: Literal["job", "login"] = "job"
+    # The login key runs only single allow-listed commands (an automation key bound to a
+    # command wrapper): no shell, no sacct. See docs/ssh.md "Restricted automation keys".
+    restricted_commands: bool = False
 
     @field_validator("sbatch")
     @classmethod
@@ -157,6 +206,19 @@ class Site(_Strict):
     def _local_has_no_login(self) -> Site:
         if self.scheduler == "local" and self.login is not None:
             raise ValueError("a 'local' site runs on this machine and takes no 'login'")
+        return self
+
+    @model_validator(mode="after")
+    def _restricted_needs_no_shell(self) -> Site:
+        if not self.restricted_commands:
+            return self
+        if self.scheduler != "slurm" or self.login is None:
+            raise ValueError("restricted_commands is for a Slurm site reached with 'login'")
+        if self.env_build == "login":
+            raise ValueError(
+                "env_build: login runs a shell script on the login node, which "
+                "restricted_commands forbids; use env_build: job"
+            )
         return self
 
     def default_python(self) -> str:

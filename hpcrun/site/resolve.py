@@ -15,7 +15,7 @@ from hpcrun.errors import ResolveError, did_you_mean
 from hpcrun.plan import JobPlan, job_name_for
 from hpcrun.requirements import Requirements, environment_key
 from hpcrun.schedulers import slurm_directives
-from hpcrun.site.models import GpuType, Site
+from hpcrun.site.models import GpuType, Interruptible, Site
 from hpcrun.spec.models import BashWorkflow, SlurmOptions, WorkflowBase, env_pairs
 from hpcrun.units import Size
 
@@ -40,22 +40,34 @@ def resolve(
 
     gres, gpu_partition = _gpu(workflow, site, warnings)
     partition = gpu_partition or site.partitions.default
+    warn = site.interruptible or Interruptible()
+    interruptible_qos = None
     if resources.interruptible:
+        preemptible = warn.partition or site.partitions.preemptible
         if is_local:
-            warnings.append("interruptible has no effect on the local site")
-        elif not site.partitions.preemptible:
+            warnings.append(
+                "interruptible has no effect on the local site (the warning signal and "
+                "HPCRUN_CHECKPOINT_DIR still work: try `hpcrun cancel --signal USR1 RUN`)"
+            )
+        elif not preemptible and not warn.qos:
             raise ResolveError(
                 f"workflow '{workflow.name}' is interruptible but site '{site.name}' has no "
-                "preemptible partition",
-                "set partitions.preemptible in the site config, or drop resources.interruptible",
+                "preemptible partition or QOS",
+                "set interruptible.partition (or .qos) in the site config, or drop "
+                "resources.interruptible",
             )
-        else:
+        elif preemptible:
             if gpu_partition:
                 notes.append(
-                    f"interruptible: runs in '{site.partitions.preemptible}' instead of the "
+                    f"interruptible: runs in '{preemptible}' instead of the "
                     f"GPU's own partition '{gpu_partition}'"
                 )
-            partition = site.partitions.preemptible
+            partition = preemptible
+        interruptible_qos = None if is_local else warn.qos
+    # The warning signal: for interruptible runs and for runs that continue past their time
+    # limit; the local site forwards the same signal (sent by `hpcrun cancel --signal`).
+    warned = resources.interruptible or workflow.resume_on_timeout > 0
+    time_seconds = durations.parse_duration(_time_limit(workflow, site))
     knobs = workflow.slurm or SlurmOptions()
     if knobs.partition:  # asked for by name: over the GPU type's and the preemptible one
         if partition not in (None, site.partitions.default, knobs.partition):
@@ -66,6 +78,9 @@ def resolve(
             "the local site has no scheduler: partition, account, qos, constraint, sbatch "
             "options and the time limit have no effect"
         )
+    if is_local and workflow.resume_on_timeout:
+        warnings.append("resume_on_timeout has no effect on the local site (no time limit)")
+    budget = _budget(workflow) if not is_local else None
     if resources.local and not is_local:
         warnings.append(
             f"resources.local is set, but this run goes to site '{site.name}' "
@@ -88,9 +103,16 @@ def resolve(
         cpus_per_task=resources.cpu,
         time=_time_limit(workflow, site),
         account=knobs.account or site.defaults.account,
-        qos=knobs.qos or site.defaults.qos,
+        qos=knobs.qos or interruptible_qos or site.defaults.qos,
         constraint=knobs.constraint,
-        requeue=resources.interruptible and not is_local,
+        requeue=resources.interruptible and warn.requeue and not is_local,
+        interruptible=resources.interruptible and not is_local,
+        signal=warn.signal if warned else None,
+        signal_lead=_signal_lead(warn, time_seconds) if warned and not is_local else None,
+        resume_on_timeout=0 if is_local else workflow.resume_on_timeout,
+        time_seconds=time_seconds,
+        budget=budget,
+        budget_seconds=durations.parse_duration(budget) if budget else None,
         extra_directives=_directives(site, knobs),
         remote_root=site.remote_root or DEFAULT_REMOTE_ROOT,
         module_init=site.modules.init,
@@ -122,8 +144,26 @@ def resolve(
 
 
 def _time_limit(workflow: WorkflowBase, site: Site) -> str:
-    """The per-job --time: the workflow's max_duration (or --time), else the site's."""
+    """The per-job --time: job_time in a run that resumes on timeout (checked to be at most
+    max_duration), else the workflow's max_duration (or --time), else the site's."""
+    if workflow.job_time and workflow.resume_on_timeout:
+        return durations.normalise(workflow.job_time)
     return durations.normalise(workflow.max_duration or site.defaults.time)
+
+
+def _budget(workflow: WorkflowBase) -> str | None:
+    """The run's total budget, as written: max_duration, when job_time is the per-job limit
+    of a run that resumes on timeout. Otherwise max_duration is the per-job limit and the
+    run has no budget of its own ((resume_on_timeout + 1) x the limit at most)."""
+    if workflow.job_time and workflow.resume_on_timeout and workflow.max_duration:
+        return workflow.max_duration
+    return None
+
+
+def _signal_lead(warn: Interruptible, time_seconds: int) -> int:
+    """The warning's lead time, at most half the time limit: a short job is warned halfway,
+    not at its start (Slurm may send it up to a minute early)."""
+    return max(1, min(warn.signal_lead, time_seconds // 2))
 
 
 def _directives(site: Site, knobs: SlurmOptions) -> tuple[str, ...]:

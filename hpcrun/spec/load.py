@@ -85,8 +85,9 @@ def find_workflows_file(cwd: Path) -> Path:
             return cwd / candidate
     raise UsageError(
         f"no workflows file in {cwd}",
-        "pass the file (hpcrun render path/to/workflows.yaml WORKFLOW) or create "
-        ".dstack/workflows.yaml",
+        # Shared by render, submit, validate and sweep: name no command in the hint.
+        "run hpcrun from the folder holding workflows.yaml (or .dstack/workflows.yaml), "
+        "or name the file before the workflow: path/to/workflows.yaml WORKFLOW",
     )
 
 

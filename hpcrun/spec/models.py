@@ -237,6 +237,13 @@ class WorkflowBase(_Strict):
     resources: Resources = Field(default_factory=Resources)
     # dstack's time limit, as written ("2h", "90", "1-00:00:00"); the plan's per-job --time
     max_duration: str | None = None
+    # hpcrun extension: after a time limit, the job requeues itself up to this many times and
+    # the program continues from its checkpoint (docs/interruptible.md)
+    resume_on_timeout: int = Field(default=0, ge=0, le=100)
+    # hpcrun extension: each job's --time in a run that resumes on timeout; max_duration is
+    # then the whole run's budget (docs/interruptible.md). Declared after the two it is
+    # checked against, so its validator sees them.
+    job_time: str | None = None
     slurm: SlurmOptions | None = None  # hpcrun extension
     sweep: SweepSpec | None = None  # hpcrun extension: a parameter sweep (spec.sweep)
 
@@ -251,6 +258,31 @@ class WorkflowBase(_Strict):
             parse_duration(value)
         except DurationError as exc:
             raise _refused(str(exc), "write e.g. '2h', '90m', '1d12h' or '1-00:00:00'") from None
+        return str(value)
+
+    @field_validator("job_time", mode="before")
+    @classmethod
+    def _job_time(cls, value: Any, info: Any) -> Any:
+        from hpcrun.durations import DurationError, parse_duration
+
+        if value is None:
+            return value
+        try:
+            seconds = parse_duration(value)
+        except DurationError as exc:
+            raise _refused(str(exc), "write e.g. '1h', '90m' or '12:00:00'") from None
+        if not info.data.get("resume_on_timeout"):
+            raise _refused(
+                "job_time is the limit of each job of a run that resumes on timeout, but "
+                "resume_on_timeout is not set",
+                "add resume_on_timeout: N, or write the time limit as max_duration",
+            )
+        budget = info.data.get("max_duration")
+        if budget is not None and seconds > parse_duration(budget):
+            raise _refused(
+                f"job_time {value} is longer than max_duration {budget} (the run's budget)",
+                "make job_time at most max_duration",
+            )
         return str(value)
 
     @field_validator("version", mode="before")

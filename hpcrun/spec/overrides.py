@@ -24,6 +24,7 @@ FLAGS = {
     "args": "ARGS",
     "version": "--python",
     "max_duration": "--time",
+    "job_time": "--job-time",
     "partition": "--partition",
     "account": "--account",
     "qos": "--qos",
@@ -52,6 +53,7 @@ class Overrides:
     rebuild_env: bool | None = None
     # --time: the workflow's max_duration; the rest: its `slurm:` block (hpcrun extension)
     time: str | None = None
+    job_time: str | None = None  # the workflow's job_time (hpcrun extension)
     partition: str | None = None
     account: str | None = None
     qos: str | None = None
@@ -85,6 +87,8 @@ def apply_overrides(workflow: Any, overrides: Overrides) -> Any:
         data["args"] = list(overrides.args)
     if overrides.time is not None:
         data["max_duration"] = overrides.time
+    if overrides.job_time is not None:
+        data["job_time"] = overrides.job_time
     knobs = {k: getattr(overrides, k) for k in SLURM_KNOBS if getattr(overrides, k) is not None}
     if knobs or overrides.sbatch:
         block = {**data.get("slurm", {}), **knobs}

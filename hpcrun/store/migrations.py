@@ -141,4 +141,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX run_states_run ON run_states (run);
     """,
+    # 6: what a finished run used (JSON from sacct, or the local site's own measures), how
+    # many times the scheduler restarted it (preemption, requeue, self-requeue), and when
+    # its artifacts were fetched (NULL: not yet; a detached run's first follower fetches).
+    """
+    ALTER TABLE runs ADD COLUMN efficiency TEXT;
+    ALTER TABLE runs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN artifacts_fetched_at TEXT;
+    """,
 )

@@ -70,6 +70,12 @@ class RunRecord:
     code_hash: str | None = None
     git_commit: str | None = None
     git_dirty: bool | None = None
+    # schema 6: what the finished run used (JSON object, see ``efficiency_figures``), the
+    # scheduler's restart count (requeues after preemption or a self-requeue), and when its
+    # artifacts were fetched (None: not fetched yet)
+    efficiency: str | None = None
+    restarts: int = 0
+    artifacts_fetched_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ps --json`` object: every field (a superset of the DESIGN.md keys)."""
@@ -80,6 +86,7 @@ class RunRecord:
         data["target"] = json.loads(self.target) if self.target else None
         data["overrides"] = json.loads(self.overrides) if self.overrides else None
         data["variables"] = json.loads(self.variables) if self.variables else None
+        data["efficiency"] = json.loads(self.efficiency) if self.efficiency else None
         if self.state == SUBMITTING:  # internal; the ps --json contract knows it as pending
             data["state"] = "pending"
             data["state_reason"] = self.state_reason or "being submitted"
@@ -244,11 +251,43 @@ class RunsMixin:
         return [{"at": r["at"], "state": r["state"], "reason": r["reason"]} for r in rows]
 
     @_faults_explained
+    def set_efficiency(self, run: str, figures: dict[str, Any]) -> RunRecord:
+        """Record what the finished run used (``hpcrun.efficiency.figures``)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET efficiency = ?, updated_at = ? WHERE run = ?",
+                (json.dumps(figures, sort_keys=True), utc_now(), run),
+            )
+        return self._require(run)
+
+    @_faults_explained
+    def set_restarts(self, run: str, restarts: int) -> RunRecord:
+        """The scheduler's restart count of the run's job (requeues); never goes down."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET restarts = MAX(restarts, ?), updated_at = ? WHERE run = ?",
+                (restarts, utc_now(), run),
+            )
+        return self._require(run)
+
+    @_faults_explained
     def set_artifacts_dir(self, run: str, path: str | Path) -> RunRecord:
         with self._write() as db:
             db.execute(
                 "UPDATE runs SET artifacts_dir = ?, updated_at = ? WHERE run = ?",
                 (str(path), utc_now(), run),
+            )
+        return self._require(run)
+
+    @_faults_explained
+    def set_artifacts_fetched(self, run: str, path: str | Path) -> RunRecord:
+        """Record that the run's artifacts were fetched into ``path``, now."""
+        now = utc_now()
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET artifacts_dir = ?, artifacts_fetched_at = ?, updated_at = ?"
+                " WHERE run = ?",
+                (str(path), now, now, run),
             )
         return self._require(run)
 

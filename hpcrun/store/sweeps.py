@@ -271,43 +271,55 @@ class SweepsMixin:
     @_faults_explained
     def chunk_submitting(self, chunk: ChunkRecord) -> None:
         """Record the chunk BEFORE sbatch, and its points as its tasks (task i = points[i])."""
+        self.chunks_submitting([chunk])
+
+    @_faults_explained
+    def chunks_submitting(self, chunks: Sequence[ChunkRecord]) -> None:
+        """``chunk_submitting`` for every chunk of one submit command, in ONE transaction."""
         now = utc_now()
         with self._write() as db:
-            db.execute(
-                "INSERT INTO sweep_chunks (sweep, chunk, job_name, job_id, state, points,"
-                " attempt, remote_dir, reason, created_at, updated_at)"
-                " VALUES (?, ?, ?, NULL, 'submitting', ?, ?, ?, NULL, ?, ?)"
-                " ON CONFLICT (sweep, chunk) DO UPDATE SET state = 'submitting', reason = NULL,"
-                " updated_at = excluded.updated_at",
-                (chunk.sweep, chunk.chunk, chunk.job_name, json.dumps(list(chunk.points)),
-                 chunk.attempt, chunk.remote_dir, now, now),
-            )  # fmt: skip
-            for index, point in enumerate(chunk.points):
+            for chunk in chunks:
                 db.execute(
+                    "INSERT INTO sweep_chunks (sweep, chunk, job_name, job_id, state, points,"
+                    " attempt, remote_dir, reason, created_at, updated_at)"
+                    " VALUES (?, ?, ?, NULL, 'submitting', ?, ?, ?, NULL, ?, ?)"
+                    " ON CONFLICT (sweep, chunk) DO UPDATE SET state = 'submitting',"
+                    " reason = NULL, updated_at = excluded.updated_at",
+                    (chunk.sweep, chunk.chunk, chunk.job_name, json.dumps(list(chunk.points)),
+                     chunk.attempt, chunk.remote_dir, now, now),
+                )  # fmt: skip
+                db.executemany(
                     "UPDATE sweep_points SET chunk = ?, task_index = ?,"
                     " array_job_id = NULL, state = 'pending', final = 0, exit_code = NULL,"
                     " started_at = NULL, finished_at = NULL, reason = 'being submitted',"
                     " fetched = 0, updated_at = ? WHERE sweep = ? AND point = ?",
-                    (chunk.chunk, index, now, chunk.sweep, point),
-                )
+                    [(chunk.chunk, index, now, chunk.sweep, point)
+                     for index, point in enumerate(chunk.points)],
+                )  # fmt: skip
 
     @_faults_explained
     def chunk_submitted(self, sweep: str, chunk: str, job_id: str) -> None:
         """sbatch answered (or reconcile found the array): the chunk's points are queued."""
+        self.chunks_submitted(sweep, [(chunk, job_id)])
+
+    @_faults_explained
+    def chunks_submitted(self, sweep: str, arrays: Sequence[tuple[str, str]]) -> None:
+        """``chunk_submitted`` for (chunk, array job id) pairs, in ONE transaction."""
         now = utc_now()
         with self._write() as db:
-            db.execute(
-                "UPDATE sweep_chunks SET state = 'submitted', job_id = ?, reason = NULL,"
-                " updated_at = ? WHERE sweep = ? AND chunk = ?",
-                (job_id, now, sweep, chunk),
-            )
-            # the point's attempt counts submissions: a deferred chunk did not make one
-            db.execute(
-                "UPDATE sweep_points SET array_job_id = ?, submitted_at = ?, reason = NULL,"
-                " attempt = (SELECT attempt FROM sweep_chunks WHERE sweep = ? AND chunk = ?),"
-                " updated_at = ? WHERE sweep = ? AND chunk = ? AND array_job_id IS NULL",
-                (job_id, now, sweep, chunk, now, sweep, chunk),
-            )
+            for chunk, job_id in arrays:
+                db.execute(
+                    "UPDATE sweep_chunks SET state = 'submitted', job_id = ?, reason = NULL,"
+                    " updated_at = ? WHERE sweep = ? AND chunk = ?",
+                    (job_id, now, sweep, chunk),
+                )
+                # the point's attempt counts submissions: a deferred chunk did not make one
+                db.execute(
+                    "UPDATE sweep_points SET array_job_id = ?, submitted_at = ?, reason = NULL,"
+                    " attempt = (SELECT attempt FROM sweep_chunks WHERE sweep = ? AND chunk = ?),"
+                    " updated_at = ? WHERE sweep = ? AND chunk = ? AND array_job_id IS NULL",
+                    (job_id, now, sweep, chunk, now, sweep, chunk),
+                )
 
     @_faults_explained
     def chunk_deferred(self, sweep: str, chunk: str, reason: str) -> None:

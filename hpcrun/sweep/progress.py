@@ -30,17 +30,26 @@ class Reconciled:
 
 
 def reconcile(
-    by_name: str | None, recorded: str | None, in_flight: bool, age_s: float, grace_s: float
+    by_name: str | None,
+    recorded: str | None,
+    in_flight: bool,
+    age_s: float,
+    grace_s: float,
+    abandoned: bool = False,
 ) -> Reconciled:
     """A 'submitting' chunk: adopt the array Slurm (or the chunk folder's ``.jobid``) knows;
     while an sbatch may still be in flight or reach the controller late, wait; only then is
-    it free to be submitted again (never twice: the folder's ``.jobid`` guards that too)."""
+    it free to be submitted again (never twice: the folder's ``.jobid`` guards that too).
+    ``abandoned``: no sbatch ever ran for it and none can any more (its submit command
+    ended before reaching it), so nothing can reach the controller late: free at once."""
     if by_name is not None:
         return Reconciled("adopt", by_name, "found in Slurm by its job name")
     if recorded is not None:
         return Reconciled("adopt", recorded, "found in its chunk folder's .jobid")
     if in_flight:
         return Reconciled("wait", why="an sbatch for it is still running")
+    if abandoned:
+        return Reconciled("free", why="its submit command ended before running its sbatch")
     if age_s < grace_s:
         return Reconciled("wait", why=f"not in Slurm yet; checked again for {grace_s:.0f} s")
     return Reconciled("free", why="Slurm confirms nothing was queued for it")

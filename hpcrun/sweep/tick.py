@@ -1,10 +1,11 @@
 """One cron tick of a sweep: lock, reconcile, poll, fetch, retry, submit, summarize.
 
 Safe to run any number of times, overlapping, after crashes: a per-sweep lock lets one tick
-work at a time; every chunk is recorded 'submitting' BEFORE its sbatch, and the next tick
-finds such a chunk's array by its deterministic job name (or the chunk folder's ``.jobid``)
-before it submits anything, so no point is ever submitted twice. All of a sweep's arrays are
-polled with one squeue and at most one sacct.
+work at a time; every chunk is recorded 'submitting' BEFORE the one remote command that runs
+the sbatch of every due chunk, and the next tick finds such a chunk's array by its
+deterministic job name (or the chunk folder's ``.jobid``) before it submits anything, so no
+point is ever submitted twice. All of a sweep's arrays are polled with one squeue and at
+most one sacct.
 
 Remote layout, ``<remote_root>/sweeps/<sweep>/``: ``code/`` (uploaded at most once per tick,
 only when something is submitted), ``chunks/<chunk>/`` (``sweep.sbatch``, ``points.tsv``,
@@ -54,7 +55,8 @@ class TickResult:
     summary: str = ""
     healthy: bool = True
     done: bool = False
-    sbatch_calls: int = 0
+    sbatch_calls: int = 0  # chunks sbatch ran for (a chunk submitted before: its .jobid)
+    submit_commands: int = 0  # remote commands that ran them (one per tick, but halving)
     submitted: list[tuple[str, str, int]] = field(default_factory=list)  # chunk, array, n
     deferred: int = 0
     notes: list[str] = field(default_factory=list)  # said once, on stderr
@@ -175,7 +177,8 @@ def _reconcile(store: Any, transport: Any, arrays: Any, name: str, result: TickR
     for chunk in pending:
         trace = traces[chunk.remote_dir]
         decision = reconcile(found.get(chunk.job_name), trace.job_id, trace.in_flight,
-                             _age(chunk.updated_at), arrays.grace_seconds)  # fmt: skip
+                             _age(chunk.updated_at), arrays.grace_seconds,
+                             trace.abandoned)  # fmt: skip
         if decision.action == "adopt":
             store.chunk_submitted(name, chunk.chunk, decision.job_id)
             result.notes.append(f"chunk {chunk.chunk}: array {decision.job_id} {decision.why}")
@@ -283,7 +286,7 @@ def _submit_due(
     result: TickResult,
 ) -> None:  # fmt: skip
     from hpcrun.ops.backends import SchedulerUnavailable
-    from hpcrun.ops.backends.slurm_array import SubmitLimited
+    from hpcrun.ops.backends.slurm_array import BatchItem, SubmitLimited
     from hpcrun.store import ChunkRecord
     from hpcrun.transport.base import TransportError
 
@@ -299,63 +302,92 @@ def _submit_due(
     parallel = state.sweep.max_parallel or arrays.default_parallel()
     _write_chunks(transport, sweep_dir, prepared, queue)
     limited: str | None = None
-    # max_parallel holds for the whole sweep, but an array's %N throttles only itself: each
-    # new array waits for the sweep's unfinished ones (afterany) where the scheduler can
-    # chain arrays; where it cannot (the local runner), one array runs at a time.
-    earlier = _unfinished_arrays(state)
+    # max_parallel holds for the whole sweep, but an array's %N throttles only itself: with
+    # max_parallel, each new array waits for the sweep's unfinished ones (afterany) where
+    # the scheduler can chain arrays; where it cannot (the local runner), one array runs at
+    # a time. Without max_parallel, Slurm runs the arrays side by side.
+    chain = arrays.chains_arrays and state.sweep.max_parallel is not None
+    earlier = _unfinished_arrays(state) if chain or not arrays.chains_arrays else []
+    chunks_dir = f"{sweep_dir}/chunks"
     while queue:
         if earlier and not arrays.chains_arrays:
             result.notes.append(f"{sum(c.size for c, _ in queue)} point(s) wait for the "
                                 "sweep's running array (max_parallel)")  # fmt: skip
             break
-        chunk, attempt = queue.pop(0)
-        chunk_dir = f"{sweep_dir}/chunks/{chunk.id}"
-        ids = tuple(p.id for p in chunk.points)
+        # ALL due chunks go out in ONE remote command (a batch); each is recorded
+        # 'submitting' BEFORE it, so a tick killed half way never submits one twice
+        batch, queue = (queue, []) if arrays.chains_arrays else (queue[:1], queue[1:])
+        store.chunks_submitting([
+            ChunkRecord(name, chunk.id, chunk.job_name, "submitting",
+                        tuple(p.id for p in chunk.points), attempt,
+                        remote_dir=f"{chunks_dir}/{chunk.id}")
+            for chunk, attempt in batch
+        ])  # fmt: skip
         if limited is not None:
-            store.chunk_submitting(ChunkRecord(name, chunk.id, chunk.job_name, "submitting",
-                                               ids, attempt, remote_dir=chunk_dir))  # fmt: skip
-            store.chunk_deferred(name, chunk.id, limited)
-            result.deferred += chunk.size
+            for chunk, _attempt in batch:
+                store.chunk_deferred(name, chunk.id, limited)
+                result.deferred += chunk.size
             continue
-        store.chunk_submitting(ChunkRecord(name, chunk.id, chunk.job_name, "submitting", ids,
-                                           attempt, remote_dir=chunk_dir))  # fmt: skip
-        try:
-            result.sbatch_calls += 1
-            options = chunk.sbatch_options(parallel)
-            if earlier:
-                options = (*options, f"--dependency=afterany:{':'.join(earlier)}")
-            job_id = arrays.submit(transport, chunk_dir, options, prepared.plan)
-        except (SchedulerUnavailable, TransportError) as exc:
+        items = [BatchItem(chunk.id, chunk.sbatch_options(parallel)) for chunk, _ in batch]
+        result.submit_commands += 1
+        outcome = arrays.submit_batch(transport, chunks_dir, items, tuple(earlier), chain,
+                                      prepared.plan)  # fmt: skip
+        result.sbatch_calls += outcome.attempted
+        if os.environ.get(KILL_AFTER_SBATCH_ENV) == "1":
+            os.kill(os.getpid(), signal.SIGKILL)  # test-only: see KILL_AFTER_SBATCH_ENV
+        queued = [(batch[index][0], job_id) for index, job_id in outcome.submitted]
+        store.chunks_submitted(name, [(chunk.id, job_id) for chunk, job_id in queued])
+        for chunk, job_id in queued:
+            result.submitted.append((chunk.id, job_id, chunk.size))
+            earlier.append(job_id)
+        not_run = [batch[index] for index in outcome.not_run]
+        if outcome.cut_short is not None:
+            # the chunks it did not report may or may not be queued: they stay 'submitting'
+            # and the next tick adopts their arrays by name, or frees their points
+            _not_submitted(store, name, not_run, "the submit command ended early")
+            result.notes.append(f"{outcome.cut_short.message}; the next tick checks whether "
+                                "Slurm queued the rest")  # fmt: skip
+            break
+        if outcome.failed is None:
+            _not_submitted(store, name, not_run, "its folder was abandoned")
+            continue
+        index, exc = outcome.failed
+        chunk, attempt = batch[index]
+        if isinstance(exc, (SchedulerUnavailable, TransportError)):
             # sbatch may or may not have queued it: the chunk stays 'submitting' and the
             # next tick adopts its array by name, or frees its points
+            _not_submitted(store, name, not_run, "sbatch failed for an earlier chunk")
             result.notes.append(f"chunk {chunk.id}: {exc.message}; the next tick checks "
                                 "whether Slurm queued it")  # fmt: skip
             break
-        except SubmitLimited as exc:
-            # nothing of this array was queued (sbatch refused it whole): try halves, and
-            # once even one task is refused, leave the rest to a later tick
+        if isinstance(exc, SubmitLimited):
+            # nothing of this array was queued (sbatch refused it whole) and the batch
+            # stopped there: try halves, and once even one task is refused, leave the rest
+            # to a later tick (one more submit command per halving)
             store.chunk_deferred(name, chunk.id, "a submit limit was reached")
             if chunk.size > 1:
                 halves = _halves(state, chunk, attempt)
                 _write_chunks(transport, sweep_dir, prepared, halves)
-                queue[:0] = halves
+                queue = [*halves, *not_run, *queue]
             else:
                 limited = f"submit limit reached ({exc.message})"
                 result.deferred += chunk.size
+                queue = [*not_run, *queue]
             continue
-        except HpcrunError as exc:
-            store.chunk_deferred(name, chunk.id, f"sbatch refused it: {exc.message}")
-            if "invalid job array specification" in exc.message.lower():
-                store.set_site_fact(site.name, MAX_ARRAY_FACT, "")  # read it again next tick
-            raise
-        if os.environ.get(KILL_AFTER_SBATCH_ENV) == "1":
-            os.kill(os.getpid(), signal.SIGKILL)  # test-only: see KILL_AFTER_SBATCH_ENV
-        store.chunk_submitted(name, chunk.id, job_id)
-        result.submitted.append((chunk.id, job_id, chunk.size))
-        earlier.append(job_id)
+        store.chunk_deferred(name, chunk.id, f"sbatch refused it: {exc.message}")
+        _not_submitted(store, name, not_run, "sbatch refused an earlier chunk")
+        if "invalid job array specification" in exc.message.lower():
+            store.set_site_fact(site.name, MAX_ARRAY_FACT, "")  # read it again next tick
+        raise exc
     if result.deferred:
         result.notes.append(f"{result.deferred} point(s) deferred to the next tick: the "
                             "cluster's per-user submit limit is reached")  # fmt: skip
+
+
+def _not_submitted(store: Any, name: str, chunks: Sequence[Any], why: str) -> None:
+    """Chunks the submit command certainly did not run sbatch for: free for a later tick."""
+    for chunk, _attempt in chunks:
+        store.chunk_deferred(name, chunk.id, f"not submitted: {why}")
 
 
 def _unfinished_arrays(state: Any) -> list[str]:

@@ -4,6 +4,7 @@
 ``Transport`` interface in ``base.py``; ``open_transport`` picks one for a site. The two
 SSH transports share ``remote.RemoteTransport`` (``run``, rsync transfers), ``rsync``
 (its command line and errors) and ``ssh_endpoint`` (``~/.ssh/config``, messages);
-``rsh_proxy`` lets rsync ride on the paramiko connection, ``sftp_files`` writes and
-reads small files over its SFTP session.
+``rsh_proxy`` lets rsync ride on the paramiko connection; ``shell_noise`` checks that the
+login shell prints nothing and keeps its text out of parsed output. No SFTP anywhere:
+small files go through plain commands, trees through rsync.
 """

@@ -7,7 +7,7 @@ snippet is code, so any value interpolated into it must already be quoted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -92,11 +92,13 @@ class Transport(Protocol):
         remote_dir: str,
         *,
         link_dest: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Copy ``files`` (paths relative to ``local_dir``) to ``remote_dir``.
 
         Unchanged files are hard-linked from ``link_dest`` (a previous upload) instead of
-        sent. Returns the number of bytes actually transferred.
+        sent. Returns the number of bytes actually transferred. ``progress``, if given, is
+        called now and then with the bytes sent so far (for a progress bar).
         """
         ...
 

@@ -20,7 +20,14 @@ def open_transport(site: Site) -> Transport:
     if site.login.transport == "openssh":
         from hpcrun.transport.openssh import OpenSshTransport
 
-        return OpenSshTransport(site.login)
-    from hpcrun.transport.ssh import SshTransport
+        remote: Transport = OpenSshTransport(site.login)
+    else:
+        from hpcrun.transport.ssh import SshTransport
 
-    return SshTransport(site.login)
+        remote = SshTransport(site.login)
+    if getattr(site, "restricted_commands", False):
+        # only single allow-listed commands, no shell (docs/ssh.md)
+        from hpcrun.transport.restricted import RestrictedTransport
+
+        return RestrictedTransport(remote)  # type: ignore[return-value]
+    return remote

@@ -13,7 +13,7 @@ import stat
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from hpcrun.transport.base import (
@@ -84,6 +84,7 @@ class LocalTransport:
         remote_dir: str,
         *,
         link_dest: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         target = self._path(remote_dir)
         previous = self._path(link_dest) if link_dest else None
@@ -101,6 +102,8 @@ class LocalTransport:
                 continue
             shutil.copy2(source, destination)
             sent += source.stat().st_size
+            if progress is not None:  # as rsync reports it: the bytes sent so far
+                progress(sent)
         return sent
 
     def sync_down(self, remote_dir: str, paths: Sequence[str], local_dir: Path) -> Fetched:
@@ -109,6 +112,8 @@ class LocalTransport:
         base = self._path(remote_dir)
         sent, unsafe = 0, []
         for relative in paths:
+            if _real_folder(base, relative):  # as rsync does: even an empty folder arrives
+                (local_dir / os.path.normpath(relative)).mkdir(parents=True, exist_ok=True)
             for name in _walk(base, relative):
                 source, destination = base / name, local_dir / name
                 if source.is_symlink():
@@ -140,6 +145,14 @@ def _same_file(a: Path, b: Path) -> bool:
     except FileNotFoundError:
         return False
     return sa.st_size == sb.st_size and int(sa.st_mtime) == int(sb.st_mtime)
+
+
+def _real_folder(base: Path, relative: str) -> bool:
+    """``relative`` is a folder under ``base`` reached through no symlink at all."""
+    parts = Path(os.path.normpath(relative)).parts
+    if any((base / Path(*parts[:depth])).is_symlink() for depth in range(1, len(parts) + 1)):
+        return False
+    return (base / relative).is_dir()
 
 
 def _walk(base: Path, relative: str) -> Iterator[str]:

@@ -1,50 +1,59 @@
 """The OpenSSH transport: the ``ssh`` binary, for sites that need what only it does
 (ControlMaster reuse of an MFA login, GSSAPI, smartcards, the user's full ssh_config).
 
-Every command is one ``ssh`` run through a ControlMaster socket under
-``hpcrun_home()/ssh/``: the first one logs in (and may prompt when stdin is a
-terminal), the master stays ``ControlPersist`` seconds, and later commands and rsync
-transfers ride on it without logging in again. Host keys are checked strictly against
-known_hosts (``StrictHostKeyChecking=yes``), never added.
+Every command is one ``ssh`` run through a ControlMaster socket: the user's own
+``ControlPath`` when ssh_config sets one for the host (a master opened with plain ``ssh``
+carries hpcrun too), else one under ``hpcrun_home()/ssh/``. The first command logs in (and
+may prompt when stdin is a terminal; ``BatchMode`` otherwise), the master stays
+``ControlPersist`` seconds, and later commands and rsync transfers ride on it without
+logging in again. Host keys are checked strictly against known_hosts
+(``StrictHostKeyChecking=yes``), never added, at the login node and at every jump host
+(the chain is written out as ProxyCommands, see ``openssh_hops``).
 
 Like the paramiko transport, a command is never re-run after a dropped connection.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import os
 import re
-import shlex
 import subprocess
-import sys
 import tempfile
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hpcrun.errors import RemoteError
 from hpcrun.paths import hpcrun_home
-from hpcrun.transport.base import Shell, TransportError
+from hpcrun.transport.base import TransportError
+from hpcrun.transport.openssh_hops import (
+    Hop,
+    failing_hop,
+    host_in_message,
+    needs_second_factor,
+    parse_hops,
+    presented_key,
+    proxy_command,
+)
 from hpcrun.transport.remote import RemoteTransport
+from hpcrun.transport.shell_noise import without_markers
 from hpcrun.transport.ssh_endpoint import (
     command_dropped,
     command_timed_out,
     connection_refused,
+    has_terminal,
     host_key_changed,
     host_key_revoked,
     host_key_unknown,
-    key_fingerprint,
     no_answer,
+    second_factor_without_terminal,
 )
 
 # A Unix socket path must fit in sun_path (104 bytes on macOS, 108 on Linux). Ours is
 # "<dir>/cm-" + %C (40 hex chars), and ssh first binds it with ".<16 random chars>" added.
 _SOCKET_PATH_LIMIT = 103
 _SOCKET_NAME_LENGTH = len("/cm-") + 40 + 17
-_KEY_TYPES = {"ED25519": "ssh-ed25519", "ECDSA": "ecdsa-sha2", "RSA": "ssh-rsa", "DSA": "ssh-dss"}
 
 
 @dataclass(eq=False, kw_only=True)
@@ -55,6 +64,8 @@ class OpenSshTransport(RemoteTransport):
 
     control_persist: int = 60  # seconds the master outlives its last use
     _control_dir: Path | None = field(default=None, init=False, repr=False)
+    # (ControlPath set?, ControlPersist set?) in the user's ssh_config for the host
+    _user_control: tuple[bool, bool] | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ ssh
 
@@ -81,11 +92,23 @@ class OpenSshTransport(RemoteTransport):
     def ssh_options(self) -> list[str]:
         """Every ``ssh`` option (not the destination), also used for rsync's ``-e``."""
         login = self.login
+        options = ["-o", "ControlMaster=auto", *self._control_options(), *self._checks()]
+        if "port" in login.model_fields_set:
+            options += ["-p", str(login.port)]
+        if login.user:
+            options += ["-l", login.user]
+        if login.proxy_jump:
+            # not -J: ssh would not pass the checks above to the hops (see openssh_hops)
+            command = proxy_command(parse_hops(login.proxy_jump), self._hop_options())
+            options += ["-o", f"ProxyCommand={command}"]
+        return options
+
+    def _checks(self) -> list[str]:
+        """The options the login node and every jump host get alike: host keys checked
+        strictly against the site's known_hosts, no prompt without a terminal, the key."""
+        login = self.login
         options = ["-F", str(self.ssh_config)] if self.ssh_config else []
         options += [
-            "-o", "ControlMaster=auto",
-            "-o", f"ControlPath={self.control_dir()}/cm-%C",
-            "-o", f"ControlPersist={self.control_persist}",
             "-o", "StrictHostKeyChecking=yes",
             "-o", f"ConnectTimeout={max(1, round(self.connect_timeout))}",
             "-o", "ServerAliveInterval=30",
@@ -94,16 +117,26 @@ class OpenSshTransport(RemoteTransport):
         if login.known_hosts:
             known_hosts = os.path.expanduser(login.known_hosts)
             options += ["-o", f"UserKnownHostsFile={known_hosts}"]
-        if sys.stdin is None or not sys.stdin.isatty():
+        if not has_terminal():
             options += ["-o", "BatchMode=yes"]
-        if "port" in login.model_fields_set:
-            options += ["-p", str(login.port)]
-        if login.user:
-            options += ["-l", login.user]
         if login.identity_file:
             options += ["-i", os.path.expanduser(login.identity_file)]
-        if login.proxy_jump:
-            options += ["-J", login.proxy_jump]
+        return options
+
+    def _hop_options(self) -> list[str]:
+        # a hop is a plain `ssh -W` inside the login node's master: no master of its own
+        return [*self._checks(), "-o", "ControlMaster=no", "-o", "ControlPath=none"]
+
+    def _control_options(self) -> list[str]:
+        """ControlPath and ControlPersist: the user's own from ssh_config when it sets a
+        ControlPath for this host (so a master opened with plain `ssh HOST`, second
+        factor and all, is the one hpcrun rides), else hpcrun's socket folder."""
+        if self._user_control is None:
+            self._user_control = _configured_control(self.ssh_config, self.login.host)
+        path, persist = self._user_control
+        options = [] if path else ["-o", f"ControlPath={self.control_dir()}/cm-%C"]
+        if not persist:
+            options += ["-o", f"ControlPersist={self.control_persist}"]
         return options
 
     def _where(self) -> str:
@@ -131,7 +164,8 @@ class OpenSshTransport(RemoteTransport):
         except subprocess.TimeoutExpired:
             raise command_timed_out(shown, timeout, self._where()) from None
         if completed.returncode == 255:
-            stderr = completed.stderr.decode("utf-8", "replace")
+            # ssh's own words; the markers (shell_noise) only say the command started
+            stderr = without_markers(completed.stderr.decode("utf-8", "replace"))
             error = self._connection_error(stderr, shown)
             if error is None and not stderr.strip() and not self._master_alive():
                 # a mux client whose master lost its connection exits 255, silently
@@ -154,31 +188,34 @@ class OpenSshTransport(RemoteTransport):
         """ssh's exit code 255 is its own failure, unless the command itself exited 255:
         tell them apart by what ssh printed."""
         where = self._where()
+        if self.login.proxy_jump and "UNKNOWN port 65535" in stderr:
+            # the ProxyCommand (the jump hosts) failed, and ssh silenced its words: ask again
+            stderr = self._probe(parse_hops(self.login.proxy_jump), None) + stderr
         text = stderr.strip()
         last = text.splitlines()[-1] if text else "no message"
-        if "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr:
-            found = re.search(r"(SHA256:[A-Za-z0-9+/]+)", stderr)
-            key = re.search(r"The fingerprint for the (\w+) key", stderr)
-            new = f"{key.group(1) if key else 'new'} key {found.group(1) if found else '?'}"
-            return host_key_changed(
-                where,
-                new,
-                hint="only if the cluster's admins confirm the new key: remove the old one "
-                "with `ssh-keygen -R HOST -f KNOWN_HOSTS`, then trust the new key",
+        key_error = self._host_key_error(stderr)
+        if key_error is not None:
+            return key_error
+        if "stdio forwarding failed" in stderr or "administratively prohibited" in stderr:
+            return TransportError(
+                f"a jump host on the way to {where} refused to forward the connection: "
+                f"{text.splitlines()[0]}",
+                hint="check login.proxy_jump (the hops, first hop first) and that each hop "
+                "may reach the next (its sshd's AllowTcpForwarding/PermitOpen)",
             )
-        if "REVOKED HOST KEY" in stderr or "marked as revoked" in stderr:
-            key = re.search(r"The (\S+) host key for", stderr)
-            known = os.path.expanduser(self.login.known_hosts or "~/.ssh/known_hosts")
-            return host_key_revoked(where, f"its {key.group(1) if key else ''} key", known)
-        if "Host key verification failed" in stderr or "host key is known" in stderr:
-            return self._unknown_host_key(stderr)
+        if needs_second_factor(stderr) and not has_terminal():
+            methods = re.search(r"Permission denied \(([^)]*)\)", stderr)
+            methods_text = methods.group(1) if methods else ""
+            return second_factor_without_terminal(
+                where, methods_text, host=self.login.host, openssh=True
+            )
         if "Permission denied" in stderr or "Too many authentication failures" in stderr:
             return TransportError(
                 f"{where} refused the login of user '{self.login.user or '(default)'}' "
                 f"(keys tried: {self.login.identity_file or 'ssh defaults and agent'}): {last}",
                 hint="check login.user and login.identity_file; password/MFA logins need a "
-                "terminal (run hpcrun from one, or log in once with ssh to open the "
-                "ControlMaster it reuses)",
+                "terminal (run hpcrun from one, or log in once with ssh through the "
+                "ControlMaster of ~/.ssh/config, which hpcrun then reuses)",
             )
         if "Could not resolve" in stderr:
             return TransportError(
@@ -200,13 +237,73 @@ class OpenSshTransport(RemoteTransport):
             return TransportError(f"ssh to {where} failed: {last}")
         return None
 
-    def _unknown_host_key(self, stderr: str) -> TransportError:
-        kind = re.search(r"No (\w+) host key is known", stderr)
-        host, port = self._effective_host_port()
-        shown_keys = _scan_fingerprints(host, port, kind.group(1) if kind else None)
+    def _host_key_error(self, stderr: str) -> TransportError | None:
+        """An unknown, changed or revoked host key, at the login node or at a jump host
+        (ssh names the host whose key failed; it is checked at every hop)."""
+        changed = "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr
+        revoked = "REVOKED HOST KEY" in stderr or "marked as revoked" in stderr
+        unknown = "Host key verification failed" in stderr or "host key is known" in stderr
+        if not (changed or revoked or unknown):
+            return None
+        hops = parse_hops(self.login.proxy_jump) if self.login.proxy_jump else []
+        named = host_in_message(stderr)
+        host, port = named or self._effective_host_port()
+        index = failing_hop(hops, host, port) if named else None
+        role = f"jump host {index + 1} of {len(hops)}" if index is not None else None
+        where = f"{host}:{port}" + (f" ({role})" if role else "")
         known = os.path.expanduser(self.login.known_hosts or "~/.ssh/known_hosts")
-        keys = f" (it presents {shown_keys})" if shown_keys else ""
-        return host_key_unknown(host, port, self.login.user, known, keys)
+        if changed:
+            found = re.search(r"(SHA256:[A-Za-z0-9+/]+)", stderr)
+            key = re.search(r"The fingerprint for the (\w+) key", stderr)
+            new = f"{key.group(1) if key else 'new'} key {found.group(1) if found else '?'}"
+            entry = host if port == 22 else f"[{host}]:{port}"
+            return host_key_changed(
+                where,
+                new,
+                hint="only if the cluster's admins confirm the new key: remove the old one "
+                f"with `ssh-keygen -R '{entry}' -f {known}`, then trust the new key",
+            )
+        presented = self._presented_key(hops, index)
+        if revoked:
+            key = re.search(r"The (\S+) host key for", stderr)
+            shown = presented or f"its {key.group(1) if key else ''} key"
+            return host_key_revoked(where, shown, known)
+        keys = f" (it presents {presented})" if presented else ""
+        before = hops if index is None else hops[:index]
+        behind = ",".join(hop.text for hop in before)
+        user = self.login.user if index is None else hops[index].user
+        return host_key_unknown(host, port, user, known, keys, role=role, behind=behind)
+
+    def _presented_key(self, hops: list[Hop], index: int | None) -> str:
+        """``type SHA256:...`` of the key that the login node (``index`` None) or a jump
+        host presents, seen along the same path as the failed connection (``ssh -v``
+        prints it before the check refuses it; best effort, for the message)."""
+        return presented_key(self._probe(hops, index, verbose=True))
+
+    def _probe(self, hops: list[Hop], index: int | None, *, verbose: bool = False) -> str:
+        """ssh's stderr for a bare login (``true``, no master, never a prompt) to the login
+        node (``index`` None) or to jump host ``index`` along the same hops. Without
+        ControlPersist ssh lets the hops' own messages through (with it, it silences
+        them), so this says which hop failed and why."""
+        probe = ["-o", "BatchMode=yes", *self._hop_options()]
+        if index is None:
+            login = self.login
+            probe += ["-p", str(login.port)] if "port" in login.model_fields_set else []
+            probe += ["-l", login.user] if login.user else []
+            before, target = hops, [login.host]
+        else:
+            before, target = hops[:index], hops[index].destination()
+        if before:
+            probe += ["-o", f"ProxyCommand={proxy_command(before, self._hop_options())}"]
+        try:
+            shown = subprocess.run(
+                ["ssh", *(["-v"] if verbose else []), *probe, *target, "true"],
+                capture_output=True, text=True, timeout=self.connect_timeout * 3, check=False,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return shown.stderr
 
     def _effective_host_port(self) -> tuple[str, int]:
         """HostName and Port after ssh_config (``ssh -G``)."""
@@ -237,77 +334,26 @@ class OpenSshTransport(RemoteTransport):
         """Nothing to do: the master outlives us by design (ControlPersist)."""
         return None
 
-    # ------------------------------------------------------------------ commands
-
-    def home(self) -> str:
-        if self._home is None:
-            result = self.run(Shell('printf "%s" "$HOME"'), check=True)
-            self._home = result.stdout.strip()
-        return self._home
-
-    def put_text(self, text: str, remote_path: str, mode: int = 0o600) -> None:
-        target = self._remote(remote_path)
-        parent, _, name = target.rpartition("/")
-        folder = parent or "."
-        pattern = shlex.quote(f"{folder}/.{name}.XXXXXX")
-        script = (
-            f"umask 077 && mkdir -p {shlex.quote(folder)} && tmp=$(mktemp {pattern}) && "
-            f'{{ chmod {mode:o} "$tmp" && cat > "$tmp" && mv -f "$tmp" {shlex.quote(target)}; }}'
-            ' || { rm -f "$tmp"; exit 1; }'
-        )
-        status, _, err = self._exec(
-            f"sh -c {shlex.quote(script)}", f"writing {target}", timeout=self.command_timeout,
-            input=text.encode("utf-8"),
-        )  # fmt: skip
-        if status != 0:
-            detail = err.decode("utf-8", "replace").strip() or f"exit code {status}"
-            raise RemoteError(f"writing {target} on {self._where()} failed: {detail}")
-
-    def read_from(self, remote_path: str, offset: int) -> bytes:
-        path = shlex.quote(self._remote(remote_path))
-        script = f"if [ -f {path} ]; then tail -c +{int(offset) + 1} {path}; fi"
-        status, out, err = self._exec(
-            f"sh -c {shlex.quote(script)}", f"reading {path}", timeout=self.command_timeout,
-            input=None,
-        )  # fmt: skip
-        if status != 0:
-            detail = err.decode("utf-8", "replace").strip() or f"exit code {status}"
-            raise RemoteError(f"reading {path} on {self._where()} failed: {detail}")
-        return out
-
     # ------------------------------------------------------------------ rsync
 
     def _rsync_shell(self) -> AbstractContextManager[list[str]]:
         return contextlib.nullcontext(["ssh", *self.ssh_options()])
 
-    def _sync_source_exists(self, path: str) -> bool:
-        status, _, _ = self._exec(
-            f"test -d {shlex.quote(path)}", "test -d", timeout=self.command_timeout, input=None
-        )
-        return status == 0
-
     def _rsync_error(self, stderr: str) -> TransportError | None:
         return self._connection_error(stderr, "rsync")
 
 
-def _scan_fingerprints(host: str, port: int, kind: str | None) -> str:
-    """``ssh-ed25519 SHA256:...`` of what the server presents (best effort, for messages)."""
+def _configured_control(ssh_config: Path | None, host: str) -> tuple[bool, bool]:
+    """(ControlPath set?, ControlPersist set?) for ``host`` in the user's ssh_config, as
+    ``ssh -G`` resolves it (Match, Include and all)."""
+    argv = ["ssh", *(["-F", str(ssh_config)] if ssh_config else []), "-G", host]
     try:
-        scanned = subprocess.run(
-            ["ssh-keyscan", "-T", "5", "-p", str(port), host],
-            capture_output=True, text=True, timeout=15, check=False,
+        shown = subprocess.run(
+            argv, capture_output=True, text=True, timeout=10, check=False,
+            stdin=subprocess.DEVNULL,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
-        return ""
-    wanted = _KEY_TYPES.get(kind.upper(), "") if kind else ""
-    found = []
-    for line in scanned.stdout.splitlines():
-        parts = line.split()
-        if len(parts) < 3 or line.startswith("#") or not parts[1].startswith(wanted):
-            continue
-        try:
-            blob = base64.b64decode(parts[2])
-        except ValueError:
-            continue
-        found.append(f"{parts[1]} {key_fingerprint(blob)}")
-    return ", ".join(found)
+        return False, False
+    values = dict(line.partition(" ")[::2] for line in shown.stdout.splitlines())
+    path = values.get("controlpath", "none") not in ("", "none")
+    return path, path and values.get("controlpersist", "no") not in ("", "no")

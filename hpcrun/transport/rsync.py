@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hpcrun.errors import RemoteError
@@ -52,6 +52,7 @@ def rsync_argv(
     io_timeout: float | None = None,
     skip_missing: bool = False,
     download: bool = False,
+    progress: bool = False,
 ) -> list[str]:
     """The rsync command line; the file list comes NUL-separated on stdin.
 
@@ -71,6 +72,8 @@ def rsync_argv(
     ]  # fmt: skip
     if skip_missing:  # listed paths that do not exist are no error
         argv.append("--ignore-missing-args")
+    if progress:  # one running total on stdout (parse_progress), for a progress bar
+        argv.append("--info=progress2")
     if link_dest:
         argv.append(f"--link-dest={link_dest}")
     if rsync_path:
@@ -116,22 +119,80 @@ class RsyncOutcome:
         return self.returncode in (0, 24)  # 24: some source files vanished meanwhile
 
 
-def run_rsync(argv: Sequence[str], files: Sequence[str]) -> RsyncOutcome:
-    """Run rsync (``files`` on its stdin); ``TransportError`` if it is not installed here."""
+def run_rsync(
+    argv: Sequence[str], files: Sequence[str], on_progress: Callable[[int], None] | None = None
+) -> RsyncOutcome:
+    """Run rsync (``files`` on its stdin); ``TransportError`` if it is not installed here.
+    ``on_progress``: called with the bytes sent so far as rsync reports them (the argv
+    must ask for ``--info=progress2``)."""
     listing = b"".join(os.fsencode(name) + b"\0" for name in files)
     env = {**os.environ, "LC_ALL": "C"}
     try:
-        completed = subprocess.run(
-            list(argv), input=listing, capture_output=True, env=env, check=False
-        )
+        if on_progress is None:
+            completed = subprocess.run(
+                list(argv), input=listing, capture_output=True, env=env, check=False
+            )
+            returncode, out, err = completed.returncode, completed.stdout, completed.stderr
+        else:
+            returncode, out, err = _run_reporting(argv, listing, env, on_progress)
     except FileNotFoundError:
         raise TransportError(
             "rsync is not installed on this machine",
             hint="install it (e.g. `apt install rsync` or `brew install rsync`)",
         ) from None
-    stdout = completed.stdout.decode("utf-8", errors="replace")
-    stderr = completed.stderr.decode("utf-8", errors="replace")
-    return RsyncOutcome(completed.returncode, stdout, stderr, parse_stats(stdout))
+    stdout = out.decode("utf-8", errors="replace")
+    stderr = err.decode("utf-8", errors="replace")
+    return RsyncOutcome(returncode, stdout, stderr, parse_stats(stdout))
+
+
+def _run_reporting(
+    argv: Sequence[str], listing: bytes, env: dict[str, str], on_progress: Callable[[int], None]
+) -> tuple[int, bytes, bytes]:
+    """rsync with its stdout read as it comes (progress lines end in ``\r``); stdin and
+    stderr are served by threads so that no pipe fills up and stalls it."""
+    import threading
+
+    process = subprocess.Popen(
+        list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+    )  # fmt: skip
+    assert process.stdin and process.stdout and process.stderr
+    errors: list[bytes] = []
+
+    def feed() -> None:
+        try:
+            process.stdin.write(listing)  # type: ignore[union-attr]
+            process.stdin.close()  # type: ignore[union-attr]
+        except OSError:  # rsync ended early: its exit code says why
+            pass
+
+    threads = [threading.Thread(target=feed, daemon=True),
+               threading.Thread(target=lambda: errors.append(process.stderr.read()),  # type: ignore[union-attr]
+                                daemon=True)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    output, pending = bytearray(), b""
+    while chunk := process.stdout.read1(65536):
+        output += chunk
+        *lines, pending = re.split(rb"[\r\n]", pending + chunk)
+        for line in lines:
+            done = parse_progress(line.decode("ascii", errors="replace"))
+            if done is not None:
+                on_progress(done)
+    returncode = process.wait()
+    for thread in threads:
+        thread.join()
+    return returncode, bytes(output), b"".join(errors)
+
+
+_PROGRESS = re.compile(r"^\s*([\d,.]+)\s+\d+%\s")
+
+
+def parse_progress(line: str) -> int | None:
+    """The byte count of one ``--info=progress2`` line (``  30,000,000  85%  893.09MB/s
+    0:00:00 (xfr#1, to-chk=1/2)``); None for any other line."""
+    match = _PROGRESS.match(line)
+    return int(re.sub(r"\D", "", match.group(1))) if match else None
 
 
 def rsync_failure(returncode: int, stderr: str, where: str) -> RemoteError:

@@ -1,7 +1,8 @@
 """The SSH transport: paramiko, one connection per instance.
 
-The connection opens on first use and carries every command, every SFTP operation and
-every rsync transfer (rsync runs on an exec channel of it, see ``rsh_proxy``). Host
+The connection opens on first use and carries every command (small files too: written
+and read by plain commands, see ``remote``; no SFTP) and every rsync transfer (rsync runs
+on an exec channel of it, see ``rsh_proxy``). Host
 keys are checked against known_hosts and never added: an unknown or changed key is
 refused with its SHA256 fingerprint, as OpenSSH prints it.
 
@@ -31,9 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpcrun.errors import RemoteError
 from hpcrun.site.models import Login
-from hpcrun.transport import sftp_files
 from hpcrun.transport.base import TransportError
 from hpcrun.transport.remote import RemoteTransport
 from hpcrun.transport.rsh_proxy import Relay
@@ -53,6 +52,7 @@ from hpcrun.transport.ssh_endpoint import (
     passphrase_needed,
     socket_error,
 )
+from hpcrun.transport.ssh_interactive import transport_factory
 from hpcrun.transport.ssh_known_hosts import KnownHosts, host_name, paramiko_key
 from hpcrun.transport.ssh_known_hosts import load as load_known_hosts
 
@@ -111,7 +111,9 @@ class _RefuseUnknownHost:
             lines = ", ".join(str(entry.line) for entry in authorities)
             raise host_key_signed_by_ca(str(e), f"{e.known_hosts}:{lines}", _described(key))
         presents = f" ({_described(key)} is not in {e.known_hosts})"
-        raise host_key_unknown(e.host, e.port, e.user, e.known_hosts, presents)
+        raise host_key_unknown(
+            e.host, e.port, e.user, e.known_hosts, presents, role=e.role, behind=e.proxy_jump or ""
+        )
 
 
 def _revoked_error(
@@ -147,11 +149,9 @@ class SshTransport(RemoteTransport):
 
     # the connection (not constructor arguments: those are RemoteTransport's fields)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
-    _sftp_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _endpoint: Endpoint | None = field(default=None, init=False, repr=False)
     _client: paramiko.SSHClient | None = field(default=None, init=False, repr=False)
     _jumps: list[paramiko.SSHClient] = field(default_factory=list, init=False, repr=False)
-    _sftp: paramiko.SFTPClient | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ connection
 
@@ -235,6 +235,9 @@ class SshTransport(RemoteTransport):
                 banner_timeout=self.connect_timeout,
                 auth_timeout=self.connect_timeout,
                 channel_timeout=self.connect_timeout,
+                # a second factor after the key is asked on the terminal, or refused at
+                # once without one (see ssh_interactive)
+                transport_factory=transport_factory(str(endpoint), endpoint.name),
             )
         except BaseException as exc:
             client.close()
@@ -270,6 +273,11 @@ class SshTransport(RemoteTransport):
         import paramiko
 
         jump = resolve(jump_login(endpoint), self.ssh_config)
+        # name the hop in every message about it: host keys are checked at each one
+        position = len(endpoint.proxy_jump.split(",")) if endpoint.proxy_jump else 1
+        chain = self.endpoint.proxy_jump
+        total = max(position, len(chain.split(",")) if chain else 0)
+        jump = dataclasses.replace(jump, role=f"jump host {position} of {total}")
         if not jump.identity_files:  # same key as the target, as a convenience
             jump = dataclasses.replace(jump, identity_files=endpoint.identity_files)
         client = self._connect(jump, depth + 1)
@@ -291,10 +299,9 @@ class SshTransport(RemoteTransport):
 
     def _disconnect(self) -> None:
         with self._lock:
-            sftp, self._sftp = self._sftp, None
             client, self._client = self._client, None
             jumps, self._jumps = self._jumps, []
-            for closable in (sftp, client, *reversed(jumps)):
+            for closable in (client, *reversed(jumps)):
                 if closable is not None:
                     # closing a broken connection may fail; it is gone either way
                     with contextlib.suppress(Exception):
@@ -406,64 +413,6 @@ class SshTransport(RemoteTransport):
         finally:
             channel.close()
         return status, bytes(out), bytes(err)
-
-    # ------------------------------------------------------------------ files
-
-    def _sftp_client(self) -> paramiko.SFTPClient:
-        with self._lock:
-            transport = self._transport()
-            if self._sftp is None or self._sftp.get_channel().get_transport() is not transport:
-                try:
-                    self._sftp = self._client.open_sftp()  # type: ignore[union-attr]
-                except Exception as exc:
-                    raise TransportError(
-                        f"cannot start SFTP on {self.endpoint}: {exc}",
-                        hint="the server must allow the sftp subsystem",
-                    ) from None
-                self._sftp.get_channel().settimeout(self.command_timeout)  # type: ignore[union-attr]
-            return self._sftp
-
-    def _sftp_call(self, what: str, action: Callable[[paramiko.SFTPClient], Any]) -> Any:
-        import paramiko
-
-        with self._sftp_lock:
-            sftp = self._sftp_client()
-            try:
-                return action(sftp)
-            except (paramiko.SSHException, EOFError, TimeoutError) as exc:
-                # the SFTP session's state is unknown now: start a new one next time (on a
-                # new connection too, if this one dropped)
-                stale, self._sftp = self._sftp, None
-                with contextlib.suppress(Exception):
-                    if stale is not None:
-                        stale.close()
-                raise TransportError(
-                    f"{what} on {self.endpoint} failed: {exc or 'connection lost'}",
-                    hint="the connection dropped or stalled; retry",
-                ) from None
-            except OSError as exc:
-                if isinstance(exc, FileNotFoundError):
-                    raise
-                raise RemoteError(f"{what} on {self.endpoint} failed: {exc}") from None
-
-    def home(self) -> str:
-        if self._home is None:
-            self._home = str(self._sftp_call("finding the home folder", lambda s: s.normalize(".")))
-        return self._home
-
-    def put_text(self, text: str, remote_path: str, mode: int = 0o600) -> None:
-        target, data = self._remote(remote_path), text.encode("utf-8")
-        self._sftp_call(
-            f"writing {target}", lambda sftp: sftp_files.write_atomically(sftp, target, data, mode)
-        )
-
-    def read_from(self, remote_path: str, offset: int) -> bytes:
-        path = self._remote(remote_path)
-        read = self._sftp_call(f"reading {path}", lambda s: sftp_files.read_from(s, path, offset))
-        return bytes(read)
-
-    def _sync_source_exists(self, path: str) -> bool:
-        return bool(self._sftp_call(f"looking for {path}", lambda s: sftp_files.exists(s, path)))
 
     # ------------------------------------------------------------------ rsync
 

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shlex
 import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,10 @@ class Endpoint:
     known_hosts: str
     proxy_jump: str | None
     proxy_command: str | None = None  # from ~/.ssh/config; ProxyJump wins over it
+    role: str | None = None  # e.g. "jump host 1 of 2": named in every message about it
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self.port}" + (f" ({self.role})" if self.role else "")
 
 
 def endpoint_for(login: Login, found: Mapping[str, Any]) -> Endpoint:
@@ -134,9 +136,18 @@ def command_dropped(where: str, shown: str, cause: str, *, reconnects: bool) -> 
 
 
 def host_key_unknown(
-    host: str, port: int, user: str | None, known_hosts: str, presents: str
+    host: str,
+    port: int,
+    user: str | None,
+    known_hosts: str,
+    presents: str,
+    *,
+    role: str | None = None,
+    behind: str = "",
 ) -> TransportError:
-    """``presents``: appended after "is unknown" (e.g. ``" (it presents ...)"``)."""
+    """``presents``: appended after "is unknown" (e.g. ``" (it presents ...)"``);
+    ``role``: e.g. "jump host 2 of 2"; ``behind``: the jump hosts (ssh's ``-J`` value)
+    before this host, which ssh-keyscan cannot pass."""
     login = f"{user}@" if user else ""
     # `ssh` records the key in ~/.ssh/known_hosts unless told which file the site uses
     default = os.path.expanduser("~/.ssh/known_hosts")
@@ -145,11 +156,21 @@ def host_key_unknown(
         if os.path.expanduser(known_hosts) == default
         else (f"-o UserKnownHostsFile={shlex.quote(known_hosts)} ")
     )
+    where = f"{host}:{port}" + (f" ({role})" if role else "")
+    if behind:  # reachable only through the jump hosts: no ssh-keyscan
+        how = (
+            f"connect once with `ssh {file_option}-J {behind} -p {port} {login}{host}` (it "
+            "shows the key and offers to record it; ssh checks the jump hosts themselves "
+            "against ~/.ssh/known_hosts there)"
+        )
+    else:
+        how = (
+            f"trust it with `ssh-keyscan -p {port} {host} >> {known_hosts}` (or connect once "
+            f"with `ssh {file_option}-p {port} {login}{host}`)"
+        )
     return TransportError(
-        f"the host key of {host}:{port} is unknown{presents}; refusing to connect",
-        hint=f"check that fingerprint with the cluster's documentation or admins, then "
-        f"trust it with `ssh-keyscan -p {port} {host} >> {known_hosts}` (or connect once "
-        f"with `ssh {file_option}-p {port} {login}{host}`)",
+        f"the host key of {where} is unknown{presents}; refusing to connect",
+        hint=f"check that fingerprint with the cluster's documentation or admins, then {how}",
     )
 
 
@@ -227,6 +248,32 @@ def passphrase_needed(endpoint: Endpoint) -> TransportError:
     return TransportError(
         f"the key for {endpoint.user}@{endpoint} is protected by a passphrase",
         hint="load it into ssh-agent (`ssh-add KEYFILE`) and retry",
+    )
+
+
+def has_terminal() -> bool:
+    """Whether someone can be asked (a second factor, a password): stdin is a terminal.
+    Under cron, in pipelines and in tests it is not, and nothing may wait for input."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def second_factor_without_terminal(
+    where: str, methods: str, *, host: str = "HOST", openssh: bool = False
+) -> TransportError:
+    """The login needs more than the key (``methods``, e.g. "keyboard-interactive") and
+    nobody can be asked: fail at once, never wait for input. ``host``: as the user's
+    ssh_config knows it (the site's login.host)."""
+    master = (
+        f"open a master connection first: from a terminal, log in once with `ssh -fN {host}` "
+        "through the ControlMaster block in ~/.ssh/config (see the SSH guide), or run any "
+        "hpcrun command for this site there; hpcrun rides it while it lasts"
+    )
+    if not openssh:
+        master = f"set `transport: openssh` in the site's login and {master}"
+    return TransportError(
+        f"{where} asks for a second factor after the key ({methods}), and there is no "
+        "terminal to ask it on (cron, a pipe or a script); refusing to wait for input",
+        hint=f"{master}; or ask the site for an automation key without a second factor",
     )
 
 

@@ -189,6 +189,8 @@ def test_a_submit_limit_defers_points_to_a_later_tick(
     cluster: Cluster, tmp_path: Path, limited_site: Path
 ) -> None:
     root = project(tmp_path / "p", a="p, q", b="1, 2, 3, 4, 5")  # 10 points, 6 allowed
+    # no point may end during the first tick (freeing room under the limit): they take 4 s
+    write(root / "train.py", "import time\ntime.sleep(4)\n" + TRAIN)
     code, first, err = tick(root, limited_site)
     assert code == 0, err
     assert sum(s["points"] for s in first["tick"]["submitted"]) == 6

@@ -103,12 +103,20 @@ def test_ssh_options_follow_the_login(cluster: Cluster, monkeypatch: pytest.Monk
     home = os.path.expanduser("~")
     joined = " ".join(full)
     for expected in (
-        "-p 2200", "-l u", f"-i {home}/k", "-J j@jump:22", f"UserKnownHostsFile={home}/kh",
+        "-p 2200", "-l u", f"-i {home}/k", f"UserKnownHostsFile={home}/kh",
         "StrictHostKeyChecking=yes", "BatchMode=yes", "ControlMaster=auto",
         "ControlPersist=60", "ConnectTimeout=15",
     ):  # fmt: skip
         assert expected in joined
     assert any(option.startswith("ControlPath=") and option.endswith("/cm-%C") for option in full)
+    # the jump host gets the same checks (ssh -J would not pass them on), and no master
+    (proxy,) = [option for option in full if option.startswith("ProxyCommand=")]
+    assert "-J" not in full
+    for expected in (
+        f"UserKnownHostsFile={home}/kh", "StrictHostKeyChecking=yes", "BatchMode=yes",
+        f"-i {home}/k", "ControlMaster=no", "ControlPath=none", "-l j -p 22 -W '[%h]:%p' jump",
+    ):  # fmt: skip
+        assert expected in proxy
 
     minimal = OpenSshTransport(Login(host="h")).ssh_options()
     assert "-p" not in minimal and "-l" not in minimal and "-i" not in minimal

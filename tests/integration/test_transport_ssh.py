@@ -576,7 +576,7 @@ def family(root: int) -> set[int]:
     return members
 
 
-def test_one_connection_for_commands_sftp_and_rsync(
+def test_one_connection_for_commands_files_and_rsync(
     cluster: Cluster, tmp_path: Path, scratch: str
 ) -> None:
     before = ssh_connections(family(os.getpid()), cluster.port)  # other tests' transports

@@ -44,7 +44,10 @@ def test_example_workflow_end_to_end(isolated_home: Path) -> None:
     summary = json.loads((artifacts / "output" / "summary.json").read_text())
     assert summary["run"] == run["run"] and summary["experiment"] == "quickstart"
     assert summary["job_id"] == run["job_id"]
-    assert f"artifacts of {run['run']} are in {artifacts}" in result.stderr.splitlines()[-1]
+    # the last lines: where the artifacts are, what the run used (and maybe a memory hint)
+    tail = [line for line in result.stderr.splitlines() if not line.startswith("hpcrun: hint:")]
+    assert f"artifacts of {run['run']} are in {artifacts}" in tail[-2]
+    assert tail[-1].startswith("hpcrun: used ")
 
 
 def test_failing_workflow_propagates_its_exit_code(tmp_path: Path) -> None:
@@ -243,7 +246,7 @@ def test_dry_run_sends_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "#SBATCH --cpus-per-task=2" in result.stdout
-    assert 'exec "$hpcrun_python" main.py --steps 1' in result.stdout
+    assert '"$hpcrun_python" main.py --steps 1 &' in result.stdout
     assert ps_json() == []
 
 

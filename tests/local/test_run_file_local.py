@@ -89,7 +89,7 @@ def test_requirements_beside_the_file_and_the_git_root(tmp_path: Path) -> None:
     assert seen["args"] == ["a"] and seen["package"] == "0.3"
     assert "at the root" in result.stdout  # the whole repository was uploaded
     script = hpcrun("submit", "--dry-run", "train.py", cwd=root / "src").stdout
-    assert 'exec "$hpcrun_python" src/train.py' in script
+    assert '"$hpcrun_python" src/train.py &' in script
 
 
 def test_dstack_folder_is_a_project_root_too(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_dstack_folder_is_a_project_root_too(tmp_path: Path) -> None:
     write(tmp_path / "tools" / "job.py", TRAIN)
     script = hpcrun("run", "python", "job.py", "--dry-run", "--", "-v", cwd=tmp_path / "tools")
     assert script.returncode == 0, script.stderr
-    assert 'exec "$hpcrun_python" tools/job.py -v' in script.stdout
+    assert '"$hpcrun_python" tools/job.py -v &' in script.stdout
     # a file outside the project root is refused, nothing is sent
     write(tmp_path.parent / f"{tmp_path.name}-outside.py", TRAIN)
     result = hpcrun("submit", f"../{tmp_path.name}-outside.py", cwd=tmp_path)

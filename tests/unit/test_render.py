@@ -202,7 +202,7 @@ def test_hostile_values_from_yaml_to_script(tmp_path: Path) -> None:
 def test_plan_replace_keeps_quoting(tmp_path: Path) -> None:
     plan = JobPlan(run="r", workflow="w", site="s", scheduler="slurm", job_name="r", file="a b.py")
     script = render_job_script(replace(plan, args=("$(id)",)))
-    assert "exec \"$hpcrun_python\" 'a b.py' '$(id)'" in script
+    assert "\"$hpcrun_python\" 'a b.py' '$(id)' &" in script
 
 
 def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_a_schema_4_database_migrates_to_run_history(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.schema_version == len(store_module.MIGRATIONS) == 5
+        assert store.schema_version == len(store_module.MIGRATIONS) >= 5
         old = store.get("old-1")
         assert old is not None and (old.overrides, old.code_hash, old.git_dirty) == (None,) * 3
         assert old.to_json()["overrides"] is None and store.state_history("old-1") == []

@@ -52,4 +52,4 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "#SBATCH --partition=batch" in result.stdout
-    assert 'exec "$hpcrun_python" main.py' in result.stdout
+    assert '"$hpcrun_python" main.py &' in result.stdout

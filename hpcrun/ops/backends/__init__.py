@@ -29,6 +29,9 @@ class SubmissionTrace:
     # seconds since the last submission attempt took that lock (the lock file's mtime, on
     # the cluster's own clock), or None if no attempt got that far
     since_attempt: float | None = None
+    # no submission ever took the folder's lock, and none can any more: the submit command
+    # that was to run it is gone and the folder is marked so that it never will (job arrays)
+    abandoned: bool = False
 
 
 class Backend(Protocol):

@@ -2,7 +2,8 @@
 
 The job gets its own session (process group), so it survives the CLI and ``cancel`` can
 kill all of it. A small wrapper records the exit code in the run directory when the script
-ends, so the final state is known even if no hpcrun process was watching. Job ids are the
+ends, so the final state is known even if no hpcrun process was watching (and, just
+before it, what the job used: ``local_usage``). Job ids are the
 wrapper's pid; ``.jobid`` holds "pid starttime" so a recycled pid is never mistaken for it.
 
 A killed submitter never leaves an untracked job: it holds ``.submit.lock`` in the run
@@ -23,12 +24,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hpcrun.ops.backends import SubmissionTrace, log_file
+from hpcrun.ops.backends import SubmissionTrace, local_usage, log_file
 from hpcrun.schedulers.status import JobStatus
 
 EXIT_FILE = ".hpcrun-exit"
 CANCEL_FILE = ".hpcrun-cancelled"
 JOBID_FILE = ".jobid"
+# written by the job script once the program started: "batch-shell-pid program-group-id"
+PROGRAM_FILE = ".hpcrun-program"
 SUBMIT_LOCK = ".submit.lock"
 
 # $1: run dir; $2..: run dirs that must end with exit code 0 first (like afterok).
@@ -46,6 +49,8 @@ record_self() {
 [ -s .jobid ] || record_self || exit 1
 case $HPCRUN_SUBMIT_LOCK_FD in ''|*[!0-9]*) ;; *) eval "exec $HPCRUN_SUBMIT_LOCK_FD>&-" ;; esac
 unset HPCRUN_SUBMIT_LOCK_FD
+usage_python=$HPCRUN_USAGE_PYTHON usage_mem=$HPCRUN_USAGE_MEM_MIB usage_code=$HPCRUN_USAGE_CODE
+unset HPCRUN_USAGE_PYTHON HPCRUN_USAGE_MEM_MIB HPCRUN_USAGE_CODE
 export SLURM_JOB_ID=$$ JOB_ID=$$ SLURM_JOBID=$$
 log="slurm-$$.log"
 for dep in "$@"; do
@@ -59,7 +64,12 @@ for dep in "$@"; do
     exit 1
   fi
 done
-bash ./job.sh >> "$log" 2>&1 </dev/null
+if [ -n "$usage_code" ] && [ -x "$usage_python" ]; then
+  # runs job.sh and records what it used (backends.local_usage)
+  "$usage_python" -I -c "$usage_code" "$usage_mem" >> "$log" 2>&1 </dev/null
+else
+  bash ./job.sh >> "$log" 2>&1 </dev/null
+fi
 code=$?
 echo "$code" > .hpcrun-exit.tmp && mv .hpcrun-exit.tmp .hpcrun-exit
 exit "$code"
@@ -138,6 +148,7 @@ class LocalBackend:
             "SLURM_NTASKS": "1",
             "SLURM_JOB_NUM_NODES": "1",
             "HPCRUN_SUBMIT_LOCK_FD": str(lock),
+            **local_usage.wrapper_env(plan),
         }
         process = subprocess.Popen(
             ["bash", "-c", _WRAPPER, "hpcrun-job", str(directory), *(d for _, d in after)],
@@ -168,7 +179,8 @@ class LocalBackend:
             if cancelled and code != 0:
                 return JobStatus(job_id, "cancelled", "CANCELLED", True, code)
             state = "completed" if code == 0 else "failed"
-            return JobStatus(job_id, state, state.upper(), True, code)
+            used = local_usage.read_usage(run_dir)
+            return JobStatus(job_id, state, state.upper(), True, code, usage=used)
         if _alive(run_dir) is not None:
             return JobStatus(job_id, "running", "RUNNING", False)
         if cancelled:
@@ -184,12 +196,33 @@ class LocalBackend:
             pid = _alive(directory)
             if pid is None:
                 continue
+            # The job script traps SIGTERM and passes it to the program's own process
+            # group, so a checkpoint handler runs; what still lives after 5 s is killed.
             _signal_group(pid, signal.SIGTERM)
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _alive(directory) is not None:
+            while time.monotonic() < deadline and (
+                _alive(directory) is not None or _program_group(directory) is not None
+            ):
                 time.sleep(0.1)
             if _alive(directory) is not None:
                 _signal_group(pid, signal.SIGKILL)
+            group = _program_group(directory)
+            if group is not None:
+                _signal_group(group, signal.SIGKILL)
+
+    def signal(self, transport: Any, jobs: Mapping[str, str], name: str) -> list[str]:
+        """Send SIG``name`` to each job's batch shell, which passes it to the program (as
+        Slurm's ``scancel --batch --signal``); the job ids it could not reach."""
+        missed = []
+        for job_id, run_dir in jobs.items():
+            directory = Path(run_dir)
+            shell = _batch_shell(directory)
+            if shell is None:
+                missed.append(job_id)
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(shell, getattr(signal, f"SIG{name}"))
+        return missed
 
     def log_path(self, run_dir: str, job_id: str) -> str:
         return log_file(run_dir, job_id)
@@ -208,6 +241,39 @@ class LocalBackend:
 
     def jobs_named(self, transport: Any, names: Mapping[str, float]) -> dict[str, str]:
         return {}  # no queue: a job that exists has recorded itself (module docstring)
+
+
+def _program_pids(directory: Path) -> tuple[int, int] | None:
+    fields = (_read(directory / PROGRAM_FILE) or "").split()
+    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        return None
+    return int(fields[0]), int(fields[1])
+
+
+def _batch_shell(directory: Path) -> int | None:
+    """The job script's shell, if it runs still and is the job's (in the process group of
+    the wrapper recorded in .jobid): never a recycled pid."""
+    pids, wrapper = _program_pids(directory), _alive(directory)
+    if pids is None or wrapper is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pids[0]}/stat").read_text()
+    except OSError:
+        return None
+    return pids[0] if stat.rsplit(")", 1)[1].split()[2] == str(wrapper) else None
+
+
+def _program_group(directory: Path) -> int | None:
+    """The program's process group while any process of it lives (a pid of its leader that
+    was reused would lead another group, so the group is checked, not the pid)."""
+    pids = _program_pids(directory)
+    if pids is None:
+        return None
+    try:
+        os.killpg(pids[1], 0)
+    except (ProcessLookupError, PermissionError):
+        return None
+    return pids[1]
 
 
 def _signal_group(pid: int, signum: int) -> None:

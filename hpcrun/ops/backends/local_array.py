@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hpcrun.errors import HpcrunError
 from hpcrun.ops.backends import SubmissionTrace
 from hpcrun.ops.backends.local import (
     CANCEL_FILE,
@@ -27,7 +28,7 @@ from hpcrun.ops.backends.local import (
     _read,
     _start_time,
 )
-from hpcrun.ops.backends.slurm_array import ARRAY_SCRIPT
+from hpcrun.ops.backends.slurm_array import ARRAY_SCRIPT, BatchItem, BatchOutcome
 from hpcrun.schedulers.status import JobStatus
 
 TASKS = "tasks"
@@ -63,6 +64,28 @@ class LocalArrays:
 
     def default_parallel(self) -> int | None:
         return os.cpu_count() or 1
+
+    def submit_batch(
+        self,
+        transport: Any,
+        chunks_dir: str,
+        items: Sequence[BatchItem],
+        after: Sequence[str] = (),
+        chain: bool = False,
+        plan: Any = None,
+    ) -> BatchOutcome:
+        """The same contract as on Slurm, in this process (no remote command to save):
+        each item's runner in turn, stopping at the first that fails to start."""
+        outcome = BatchOutcome()
+        for index, item in enumerate(items):
+            try:
+                job = self.submit(transport, f"{chunks_dir}/{item.folder}", item.options)
+            except HpcrunError as exc:
+                outcome.failed = (index, exc)
+                outcome.not_run += range(index + 1, len(items))
+                break
+            outcome.submitted.append((index, job))
+        return outcome
 
     def submit(
         self, transport: Any, chunk_dir: str, options: Sequence[str], plan: Any = None

@@ -86,11 +86,9 @@ class SlurmBackend:
         first = slurm.merge_status(listed, {}, ids)
         settle = [job for job, status in first.items() if status.final or status.state == "unknown"]
         accounted: dict[str, slurm.JobStatus] = {}
+        usage: dict[str, dict[str, Any]] = {}
         if settle:
-            history = transport.run(slurm.sacct_argv(settle))
-            if not history.ok:
-                raise _unavailable_or_failed(history, "sacct")
-            accounted = slurm.parse_sacct(history.stdout)
+            accounted, usage = _accounting(transport, settle)
         merged = slurm.merge_status(listed, accounted, ids)
         result = {}
         for job, status in merged.items():
@@ -100,14 +98,29 @@ class SlurmBackend:
                 status = replace(status, final=False)
             elif status.state == "failed" and status.exit_code == KILLED:
                 status = _memory_kill(transport, jobs[job], job, status)
+            elif status.final and status.state in ("timeout", "preempted", "failed"):
+                # failed too: a program that saved and exited non-zero at its time limit
+                # when no resume was left (resume_on_timeout, its budget) ran out of time
+                status = _what_happened(transport, jobs[job], status)
+            if status.final and job in usage:
+                status = replace(status, usage=usage[job])
             result[job] = status
-        return result
+        return _with_restarts(transport, result)
 
     def cancel(self, transport: Transport, jobs: Mapping[str, str]) -> None:
         if jobs:
             result = transport.run(slurm.scancel_argv(list(jobs)))
             if not result.ok:
                 raise _unavailable_or_failed(result, "scancel")
+
+    def signal(self, transport: Transport, jobs: Mapping[str, str], name: str) -> list[str]:
+        """SIG``name`` to each job's batch shell (which passes it to the program); the
+        job ids it could not reach (none: scancel fails for all or none here)."""
+        if jobs:
+            result = transport.run(slurm.scancel_signal_argv(list(jobs), name))
+            if not result.ok:
+                raise _unavailable_or_failed(result, "scancel --signal")
+        return []
 
     def log_path(self, run_dir: str, job_id: str) -> str:
         return log_file(run_dir, job_id)
@@ -155,6 +168,25 @@ class SlurmBackend:
         return {name: ids[0] for name, ids in found.items() if name in names and ids}
 
 
+def _accounting(
+    transport: Transport, job_ids: list[str]
+) -> tuple[dict[str, slurm.JobStatus], dict[str, dict[str, Any]]]:
+    """sacct's states for ``job_ids`` and, from the same call, what the ended ones used.
+    A Slurm that refuses the usage fields still gets its states (without the figures)."""
+    from hpcrun.schedulers import slurm_efficiency
+
+    history = transport.run(slurm_efficiency.sacct_argv(job_ids))
+    if history.ok:
+        text, usage = slurm_efficiency.split_sacct(history.stdout)
+        return slurm.parse_sacct(text), usage
+    if slurm.is_transient_error(history.stderr):
+        raise _unavailable_or_failed(history, "sacct")
+    history = transport.run(slurm.sacct_argv(job_ids))
+    if not history.ok:
+        raise _unavailable_or_failed(history, "sacct")
+    return slurm.parse_sacct(history.stdout), {}
+
+
 KILLED = 128 + 9
 MEMORY_KILL = "exceeded memory limit"
 
@@ -166,6 +198,39 @@ def _memory_kill(transport: Transport, run_dir: str, job: str, status: Any) -> A
     if MEMORY_KILL in tail.stdout:
         return replace(status, state="out_of_memory", reason="exceeded its memory limit")
     return status
+
+
+def _with_restarts(
+    transport: Transport, statuses: dict[str, slurm.JobStatus]
+) -> dict[str, slurm.JobStatus]:
+    """Requeued jobs get their restart count. squeue's ``%`` format has none, so it takes a
+    second, small squeue, asked only about jobs pending with reason BeginTime (Slurm holds
+    every requeued job so for ~2 minutes; a poll that sees nothing such stays ONE squeue).
+    Only informational: if squeue does not answer, the states stand without it."""
+    from hpcrun.schedulers import slurm_restarts
+
+    live = [
+        job
+        for job, status in statuses.items()
+        if status.state == "pending" and status.reason == "BeginTime" and "_" not in job
+    ]
+    if not live:
+        return statuses
+    answer = transport.run(slurm_restarts.restarts_argv(live))
+    counts = slurm_restarts.parse_restarts(answer.stdout) if answer.ok else {}
+    return {
+        job: replace(status, restarts=counts[job]) if job in counts else status
+        for job, status in statuses.items()
+    }
+
+
+def _what_happened(transport: Transport, run_dir: str, status: Any) -> Any:
+    """Slurm's TIMEOUT or PREEMPTED is not always the truth: the job script recorded how
+    the program really ended (one ``tail`` of .attempts, only for such jobs)."""
+    from hpcrun.schedulers import slurm_restarts
+
+    answer = transport.run(["tail", "-n", "2", f"{run_dir}/{slurm_restarts.ATTEMPTS_FILE}"])
+    return slurm_restarts.what_happened(status, answer.stdout) if answer.ok else status
 
 
 def _unavailable_or_failed(result: CommandResult, what: str) -> Exception:
