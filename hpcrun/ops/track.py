@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hpcrun.errors import HpcrunError, RemoteError
@@ -72,6 +72,7 @@ def _refresh_site(session: Session, site: Any, group: list[Any], report: TrackRe
         status = statuses.get(record.job_id) if record.job_id else None
         if status is None:
             continue
+        status = _requeue_shown(backend, transport, record, status)
         if status.restarts is not None and status.restarts > record.restarts:
             record = store.set_restarts(record.run, status.restarts)  # requeued: next attempt
         if status.final and status.usage is not None:
@@ -92,3 +93,27 @@ def _refresh_site(session: Session, site: Any, group: list[Any], report: TrackRe
             )
             if updated.state != record.state or updated.final != record.final:
                 report.changed.append(updated)
+
+
+def _requeue_shown(backend: Any, transport: Any, record: Any, status: Any) -> Any:
+    """A job Slurm requeued after a preemption waits (pending, reason BeginTime) before it
+    may start again: the run shows ``preempted`` meanwhile, then ``pending``/``running`` with
+    its attempt number; a job that requeued itself past its time limit shows ``pending``
+    with that reason. The cause is read once, when the restart count goes up."""
+    held = status.state == "pending" and status.reason == "BeginTime" and not status.final
+    if not held:
+        return status
+    if status.restarts is not None and status.restarts > record.restarts:
+        cause_of = getattr(backend, "requeue_cause", None)
+        cause = cause_of(transport, record.remote_dir) if cause_of and record.remote_dir else None
+        attempt = status.restarts  # the attempt that ended (attempts count from 1)
+        if cause == "time limit":
+            reason = f"attempt {attempt} reached its time limit; resuming (held: BeginTime)"
+            return replace(status, reason=reason)
+        reason = f"attempt {attempt} was preempted; requeued (held: BeginTime)"
+        return replace(status, state="preempted", reason=reason)
+    if record.state == "preempted" and not record.final:  # still held after the preemption
+        return replace(status, state="preempted", reason=record.state_reason)
+    if record.state_reason and "resuming" in record.state_reason:
+        return replace(status, reason=record.state_reason)
+    return status

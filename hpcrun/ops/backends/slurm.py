@@ -122,6 +122,16 @@ class SlurmBackend:
                 raise _unavailable_or_failed(result, "scancel --signal")
         return []
 
+    def requeue_cause(self, transport: Transport, run_dir: str) -> str | None:
+        """Why the job's last attempt ended, as its script recorded it in .attempts
+        ("preempted", "time limit", ...; "running": killed before it could say, which for
+        a job Slurm requeued means preempted). One ``tail``, only when a requeue is seen."""
+        from hpcrun.schedulers import slurm_restarts
+
+        answer = transport.run(["tail", "-n", "2", f"{run_dir}/{slurm_restarts.ATTEMPTS_FILE}"])
+        last = slurm_restarts.last_attempt(answer.stdout) if answer.ok else None
+        return last[1] if last else None
+
     def log_path(self, run_dir: str, job_id: str) -> str:
         return log_file(run_dir, job_id)
 
