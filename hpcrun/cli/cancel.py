@@ -76,8 +76,8 @@ def cancel(
 
 def _selected(session: Any, runs: tuple[str, ...], workflow: str | None, site: str | None) -> list:
     """The named runs (pointed at --site), or the unfinished runs the filters select."""
-    from hpcrun.cli.common import warn
-    from hpcrun.ops.repoint import point_run, point_site_runs
+    from hpcrun.cli.common import site_runs
+    from hpcrun.ops.repoint import point_run
     from hpcrun.ops.runs import find_run
 
     if runs:
@@ -87,10 +87,7 @@ def _selected(session: Any, runs: tuple[str, ...], workflow: str | None, site: s
             named.setdefault(record.run, record)
         return list(named.values())
     if site is not None:
-        pointed = point_site_runs(session, site)
-        for why in pointed.refused:
-            warn(f"{why}; it keeps its own config")
-        candidates = pointed.records
+        candidates = site_runs(session, site)
     else:
         candidates = session.store.list_runs(include_finished=False)
     return [r for r in candidates if not r.final and (workflow is None or r.workflow == workflow)]

@@ -72,6 +72,17 @@ def warn(message: str) -> None:
     click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
+def site_runs(session: Any, site: str) -> list[Any]:
+    """``--site``: the runs of that site, pointed at that config (ops.repoint); runs that
+    keep their own config are named in a warning."""
+    from hpcrun.ops.repoint import point_site_runs
+
+    outcome = point_site_runs(session, site)
+    for why in outcome.refused:
+        warn(f"{why}; it keeps its own config")
+    return outcome.records
+
+
 def warn_unsafe_links(names: Sequence[str]) -> None:
     """One warning per symlink an artifact fetch refused to recreate."""
     for name in names:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from hpcrun.cli.common import warn
+from hpcrun.cli.common import site_runs, warn
 
 RECENT = timedelta(hours=24)
 
@@ -20,16 +20,6 @@ def _recent(record: Any, now: datetime) -> bool:
         tzinfo=timezone.utc
     )
     return now - finished < RECENT
-
-
-def _site_runs(session: Any, site: str) -> list[Any]:
-    """``--site``: the runs of that site, pointed at that config (ops.repoint)."""
-    from hpcrun.ops.repoint import point_site_runs
-
-    outcome = point_site_runs(session, site)
-    for why in outcome.refused:
-        warn(f"{why}; it keeps its own config")
-    return outcome.records
 
 
 @click.command(short_help="List runs and their states.")
@@ -95,7 +85,7 @@ def ps(
     _check_states(states)
     age = parse_since(since) if since else None
     with Session() as session:
-        only = _site_runs(session, site) if site else None
+        only = site_runs(session, site) if site else None
         report = refresh(session, None if only is None else [r for r in only if not r.final])
         for name, why in report.unavailable.items():
             warn(f"site {name}: {why} (states shown may be stale)")

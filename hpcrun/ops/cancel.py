@@ -4,13 +4,12 @@ then wait (up to a limit) for the scheduler to confirm. Each run gets an outcome
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hpcrun.errors import HpcrunError
-from hpcrun.ops.session import Session, transport_key
+from hpcrun.ops.session import Session, group_by_login
 from hpcrun.ops.track import refresh
 
 # cancelled: by this call; ended: it had already ended (state says how); no_job: nothing
@@ -39,8 +38,7 @@ def cancel_runs(session: Session, records: Sequence[Any], wait: float = 15.0) ->
     refresh(session, [r for r in records if not r.final])
     records = [store.get(r.run) or r for r in records]
     outcomes: dict[str, Cancelled] = {}
-    by_login: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    sites: dict[tuple[Any, ...], Any] = {}
+    live: list[Any] = []
     for record in records:
         if record.final:
             outcomes[record.run] = Cancelled(record, "ended", f"had already ended: {record.state}")
@@ -50,17 +48,13 @@ def cancel_runs(session: Session, records: Sequence[Any], wait: float = 15.0) ->
             outcomes[record.run] = Cancelled(record, "no_job", f"has no job id yet ({why}); "
                                              "retry once `hpcrun ps` shows one")  # fmt: skip
         else:
-            try:
-                site = session.site_of(record)
-            except HpcrunError as exc:
-                outcomes[record.run] = Cancelled(record, "error", exc.message)
-                continue
-            key = (site.scheduler, *transport_key(site))
-            sites.setdefault(key, site)
-            by_login[key].append(record)
+            live.append(record)
+    groups, unloadable = group_by_login(session, live)
+    for record in live:
+        if record.run in unloadable:
+            outcomes[record.run] = Cancelled(record, "error", unloadable[record.run])
     asked: list[Any] = []
-    for key, group in by_login.items():
-        site = sites[key]
+    for site, group in groups:
         try:
             jobs = {r.job_id: r.remote_dir for r in group}
             session.backend(site).cancel(session.transport(site), jobs)

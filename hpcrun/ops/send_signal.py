@@ -4,13 +4,12 @@ script's batch shell receives it and passes it to the program (docs/interruptibl
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from hpcrun.errors import HpcrunError, UsageError
 from hpcrun.ops.cancel import Cancelled
-from hpcrun.ops.session import Session, transport_key
+from hpcrun.ops.session import Session, group_by_login
 from hpcrun.ops.track import refresh
 
 
@@ -27,8 +26,7 @@ def signal_runs(session: Session, records: Sequence[Any], name: str) -> list[Can
     refresh(session, [r for r in records if not r.final])
     records = [store.get(r.run) or r for r in records]
     outcomes: dict[str, Cancelled] = {}
-    by_login: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    sites: dict[tuple[Any, ...], Any] = {}
+    live: list[Any] = []
     for record in records:
         if record.final:
             outcomes[record.run] = Cancelled(record, "ended", f"had already ended: {record.state}")
@@ -37,25 +35,14 @@ def signal_runs(session: Session, records: Sequence[Any], name: str) -> list[Can
                 record, "no_job", f"is {record.state}, not running: no program to signal yet"
             )
         else:
-            try:
-                site = session.site_of(record)
-            except HpcrunError as exc:
-                outcomes[record.run] = Cancelled(record, "error", exc.message)
-                continue
-            key = (site.scheduler, *transport_key(site))
-            sites.setdefault(key, site)
-            by_login[key].append(record)
-    for key, group in by_login.items():
-        site = sites[key]
-        backend = session.backend(site)
-        if not hasattr(backend, "signal"):
-            for record in group:
-                outcomes[record.run] = Cancelled(
-                    record, "error", "sending a signal is not supported for this kind of run"
-                )
-            continue
+            live.append(record)
+    groups, unloadable = group_by_login(session, live)
+    for record in live:
+        if record.run in unloadable:
+            outcomes[record.run] = Cancelled(record, "error", unloadable[record.run])
+    for site, group in groups:
         try:
-            missed = backend.signal(
+            missed = session.backend(site).signal(
                 session.transport(site), {r.job_id: r.remote_dir for r in group}, name
             )
         except HpcrunError as exc:

@@ -7,6 +7,7 @@ places, and two configs of the same login may share the connection."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -120,3 +121,24 @@ def transport_key(site: Any) -> tuple[Any, ...]:
         return ("local",)
     restricted = ("restricted",) if getattr(site, "restricted_commands", False) else ()
     return ("login", *sorted(site.login.model_dump().items()), *restricted)
+
+
+def group_by_login(
+    session: Session, records: Iterable[Any]
+) -> tuple[list[tuple[Any, list[Any]]], dict[str, str]]:
+    """Runs grouped by what their recorded site config reaches (scheduler and login), not
+    by the YAML's path: each group shares one connection and one scheduler call, and runs
+    of different logins never share one. Runs whose config cannot be loaded come back
+    apart, run -> why, so that the others still go ahead."""
+    from hpcrun.errors import HpcrunError
+
+    groups: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+    unloadable: dict[str, str] = {}
+    for record in records:
+        try:
+            site = session.site_of(record)
+        except HpcrunError as exc:
+            unloadable[record.run] = exc.message
+            continue
+        groups.setdefault((site.scheduler, *transport_key(site)), (site, []))[1].append(record)
+    return list(groups.values()), unloadable

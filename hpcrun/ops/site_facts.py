@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hpcrun.schedulers.slurm_arrays import scontrol_config_argv
 from hpcrun.schedulers.slurm_nodes import sinfo_nodes_argv
 
 
@@ -53,7 +54,7 @@ def facts_script(site: Any, remote_root: str, token: str) -> str:
     if site.scheduler == "slurm":
         parts += [
             _section(token, "version", "sbatch --version"),
-            _section(token, "config", "scontrol show config"),
+            _section(token, "config", shlex.join(scontrol_config_argv())),
             _section(token, "partitions", "sinfo --noheader --format='%R|%G'"),
             _section(token, "nodes", shlex.join(sinfo_nodes_argv())),
         ]

@@ -4,15 +4,14 @@ Runs whose submitter died before recording a job id are settled by ``ops.in_doub
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hpcrun.errors import HpcrunError, RemoteError
+from hpcrun.errors import RemoteError
 from hpcrun.ops import in_doubt
 from hpcrun.ops.backends import SchedulerUnavailable
-from hpcrun.ops.session import Session, transport_key
+from hpcrun.ops.session import Session, group_by_login
 from hpcrun.transport.base import TransportError
 
 
@@ -27,25 +26,14 @@ def refresh(session: Session, records: Iterable[Any] | None = None) -> TrackRepo
     store = session.store
     pending = list(store.unfinished() if records is None else records)
     report = TrackReport()
-    # Grouped by what each run's recorded config reaches (scheduler and login), not by
-    # the YAML's path: runs of one cluster share one poll however their YAML moved since,
-    # and runs of different logins never share a connection.
-    by_login: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    sites: dict[tuple[Any, ...], Any] = {}
-    for record in pending:
-        if record.final:
-            continue
+    unfinished = [record for record in pending if not record.final]
+    groups, unloadable = group_by_login(session, unfinished)
+    for record in unfinished:  # its config is gone: the others are still polled
+        if record.run in unloadable:
+            report.unavailable[record.site] = unloadable[record.run]
+    for site, group in groups:
         try:
-            site = session.site_of(record)
-        except HpcrunError as exc:  # its config is gone: the others are still polled
-            report.unavailable[record.site] = exc.message
-            continue
-        key = (site.scheduler, *transport_key(site))
-        sites.setdefault(key, site)
-        by_login[key].append(record)
-    for key, group in by_login.items():
-        try:
-            _refresh_site(session, sites[key], group, report)
+            _refresh_site(session, site, group, report)
         except (SchedulerUnavailable, RemoteError) as exc:
             report.unavailable[group[0].site] = exc.message
             if isinstance(exc, TransportError):

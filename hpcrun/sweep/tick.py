@@ -22,11 +22,11 @@ import tarfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from hpcrun.errors import HpcrunError, UsageError
+from hpcrun.ops.in_doubt import age_seconds
 from hpcrun.ops.session import Session
 
 # Test-only: set to 1 and the tick SIGKILLs itself right after an sbatch returned, before
@@ -154,11 +154,6 @@ def _arrays(site: Any) -> Any:
     return SlurmArrays()
 
 
-def _age(stamp: str) -> float:
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return (datetime.now(timezone.utc) - moment).total_seconds()
-
-
 # ------------------------------------------------------------------ 1. reconcile
 
 
@@ -171,13 +166,13 @@ def _reconcile(store: Any, transport: Any, arrays: Any, name: str, result: TickR
     if not pending:
         return
     traces = arrays.recorded(transport, [c.remote_dir for c in pending])
-    unrecorded = {c.job_name: _age(c.updated_at) for c in pending
+    unrecorded = {c.job_name: age_seconds(c.updated_at) for c in pending
                   if traces[c.remote_dir].job_id is None}  # fmt: skip
     found = arrays.find(transport, unrecorded) if unrecorded else {}
     for chunk in pending:
         trace = traces[chunk.remote_dir]
         decision = reconcile(found.get(chunk.job_name), trace.job_id, trace.in_flight,
-                             _age(chunk.updated_at), arrays.grace_seconds,
+                             age_seconds(chunk.updated_at), arrays.grace_seconds,
                              trace.abandoned)  # fmt: skip
         if decision.action == "adopt":
             store.chunk_submitted(name, chunk.chunk, decision.job_id)

@@ -49,6 +49,7 @@ from hpcrun.transport.ssh_endpoint import (
     no_answer,
     second_factor_without_terminal,
 )
+from hpcrun.transport.ssh_known_hosts import host_name
 
 # A Unix socket path must fit in sun_path (104 bytes on macOS, 108 on Linux). Ours is
 # "<dir>/cm-" + %C (40 hex chars), and ssh first binds it with ".<16 random chars>" added.
@@ -256,7 +257,7 @@ class OpenSshTransport(RemoteTransport):
             found = re.search(r"(SHA256:[A-Za-z0-9+/]+)", stderr)
             key = re.search(r"The fingerprint for the (\w+) key", stderr)
             new = f"{key.group(1) if key else 'new'} key {found.group(1) if found else '?'}"
-            entry = host if port == 22 else f"[{host}]:{port}"
+            entry = host_name(host, port)
             return host_key_changed(
                 where,
                 new,

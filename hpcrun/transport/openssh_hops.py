@@ -32,11 +32,6 @@ class Hop:
             options += ["-p", str(self.port)]
         return [*options, self.host]
 
-    def known_hosts_name(self) -> str:
-        """How ssh names the hop in its messages and in known_hosts."""
-        port = self.port or 22
-        return self.host if port == 22 else f"[{self.host}]:{port}"
-
 
 def parse_hops(proxy_jump: str) -> list[Hop]:
     """``a,bob@b:2222,[::1]:22`` -> the hops, first hop first."""

@@ -53,6 +53,11 @@ class Backend(Protocol):
 
     def cancel(self, transport: Transport, jobs: Mapping[str, str]) -> None: ...
 
+    def signal(self, transport: Transport, jobs: Mapping[str, str], name: str) -> list[str]:
+        """Send signal ``name`` to the jobs' programs without cancelling them; returns the
+        job ids that had no program to receive it (not started, or just ended)."""
+        ...
+
     def inspect_submissions(
         self, transport: Transport, run_dirs: Sequence[str]
     ) -> dict[str, SubmissionTrace]:

@@ -128,8 +128,7 @@ class SlurmBackend:
         a job Slurm requeued means preempted). One ``tail``, only when a requeue is seen."""
         from hpcrun.schedulers import slurm_restarts
 
-        answer = transport.run(["tail", "-n", "2", f"{run_dir}/{slurm_restarts.ATTEMPTS_FILE}"])
-        last = slurm_restarts.last_attempt(answer.stdout) if answer.ok else None
+        last = slurm_restarts.last_attempt(_attempts_tail(transport, run_dir))
         return last[1] if last else None
 
     def log_path(self, run_dir: str, job_id: str) -> str:
@@ -239,8 +238,16 @@ def _what_happened(transport: Transport, run_dir: str, status: Any) -> Any:
     the program really ended (one ``tail`` of .attempts, only for such jobs)."""
     from hpcrun.schedulers import slurm_restarts
 
+    tail = _attempts_tail(transport, run_dir)
+    return slurm_restarts.what_happened(status, tail) if tail else status
+
+
+def _attempts_tail(transport: Transport, run_dir: str) -> str:
+    """The last lines of the job script's .attempts ('' when it cannot be read)."""
+    from hpcrun.schedulers import slurm_restarts
+
     answer = transport.run(["tail", "-n", "2", f"{run_dir}/{slurm_restarts.ATTEMPTS_FILE}"])
-    return slurm_restarts.what_happened(status, answer.stdout) if answer.ok else status
+    return answer.stdout if answer.ok else ""
 
 
 def _unavailable_or_failed(result: CommandResult, what: str) -> Exception:
@@ -282,8 +289,10 @@ def _capacity(transport: Transport, text: str) -> Any:
 
     if rejection_kind(text) in ("account", "qos", "policy"):
         return None
+    from hpcrun.transport.restricted import NotAvailableRestricted
+
     try:
         nodes = transport.run(slurm_nodes.sinfo_nodes_argv())
-    except TransportError:
+    except (TransportError, NotAvailableRestricted):  # a restricted key may not run sinfo
         return None
     return slurm_nodes.parse_sinfo_nodes(nodes.stdout) if nodes.ok else None

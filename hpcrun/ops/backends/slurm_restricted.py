@@ -28,8 +28,7 @@ from hpcrun.ops.backends.slurm import (
 from hpcrun.plan import job_name_for
 from hpcrun.schedulers import slurm
 from hpcrun.schedulers.status import JobStatus
-from hpcrun.transport.base import CommandFailed, CommandResult, Transport
-from hpcrun.transport.restricted import NotAvailableRestricted
+from hpcrun.transport.base import CommandFailed, Transport
 
 
 class RestrictedSlurmBackend(SlurmBackend):
@@ -43,7 +42,7 @@ class RestrictedSlurmBackend(SlurmBackend):
         extra = [f"--dependency=afterok:{':'.join(job for job, _ in after)}"] if after else []
         result = transport.run(restricted.sbatch_argv(run_dir, extra))
         if not result.ok:
-            _raise_sbatch_error(result, _NoExtras(transport), plan)
+            _raise_sbatch_error(result, transport, plan)
         try:
             return slurm.parse_sbatch(result.stdout)
         except ValueError:
@@ -104,17 +103,3 @@ class RestrictedSlurmBackend(SlurmBackend):
     def _attempts(transport: Transport, run_dir: str) -> str:
         """The .attempts file ('' if the job never wrote it)."""
         return transport.read_from(restricted.attempts_path(run_dir), 0).decode("utf-8", "replace")
-
-
-class _NoExtras:
-    """A transport whose commands a restricted key does not allow come back failed instead
-    of raising: for sbatch's rejection hint, which asks sinfo only as a bonus."""
-
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
-
-    def run(self, command: Any, **options: Any) -> CommandResult:
-        try:
-            return self._transport.run(command, **options)
-        except NotAvailableRestricted as exc:
-            return CommandResult(str(command), 126, "", exc.message)
