@@ -153,12 +153,16 @@ def run(ctx: Context) -> Section:
     section.notes.append(
         "`build_job` does more than render: before resolving it checks that the workflow's "
         "`file` and `requirements` exist inside the project, resolving real paths (symlinks "
-        "included) so that no value leads out of the project folder. It resolves the "
-        "project root once per job and then each path it checks (the working folder when "
-        "one is set, the program file, the requirements file), no more; those filesystem "
-        "calls (`pathlib.resolve`, `realpath`, `stat`), applying the command-line overrides "
-        "and reading the submitting environment are the difference from `resolve+render`, "
-        "and they stay: they are what refuses a path that leads out of the project. "
+        "included) so that no value leads out of the project folder. The project root's real "
+        "path is resolved once per process; each path it checks (the working folder when "
+        "one is set, the program file, the requirements file) is resolved on every call: "
+        "one `lstat` per component below the root while none is a symlink, the whole "
+        "`os.path.realpath` walk when one is. Those filesystem calls, applying the "
+        "command-line overrides and reading the submitting environment are the difference "
+        "from `resolve+render`, and they stay: they are what refuses a path that leads out "
+        "of the project. The templates' `{% include %}`s of built-in templates are pasted "
+        "into the including template when it is loaded (no new Jinja context per include "
+        "and render; a site's own templates are left as written). "
         "cProfile of `build_job` (cumulative, 200 calls):"
     )
     section.profile = _profile(hpcrun_build, 200)

@@ -90,9 +90,18 @@ def run(ctx: Context) -> Section:
         f"Medians: floor {seconds(s.median('floor'))}, `--help` {seconds(s.median('help'))}, "
         f"`render` {seconds(s.median('render'))}. Where `render`'s time goes: `-X importtime` "
         "of the same command, self time summed per top-level package. Importing is almost all "
-        "of it: pydantic and pydantic_core (and the validators hpcrun's models build when "
-        "their modules are imported, counted under hpcrun), jinja2, yaml and click; the "
-        "work itself (read the YAML, validate, resolve, render) is the small rest."
+        "of it: pydantic and pydantic_core (the first module that imports pydantic's names, "
+        "`hpcrun.spec.sweep`, is charged with pydantic's own lazy imports), jinja2, yaml and "
+        "click; `importlib` and `email` come from pydantic looking for plugins (package "
+        "metadata) when it builds its first validator. hpcrun's models build their "
+        "validators on first use (`defer_build`): a render builds those of one workflow type "
+        "and of the site, not of every model at import. The work itself (read the YAML, "
+        "validate, resolve, render a template whose includes are compiled into it) is the "
+        "small rest. Most of what is left over the floor is importing pydantic (with "
+        "pydantic_core, annotated_types and typing_inspection), jinja2, yaml and click, "
+        "which a `render` needs; hpcrun's own share is mostly its model classes being "
+        "defined (pydantic collects their fields at import) and the pydantic imports "
+        "charged to `hpcrun.spec.sweep`."
     )
     section.profile = import_breakdown(python, render, env)
     if "\nasyncio " in section.profile:

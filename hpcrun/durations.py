@@ -9,6 +9,7 @@ partition checks share them, so "what a time limit is" is decided in one place.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 ACCEPTED_FORMS = (
     "a number of minutes (90), units (45s, 90m, 2h, 1d, 1w, 1d12h, 2h30m), or Slurm's "
@@ -45,6 +46,7 @@ def parse_duration(value: object) -> int:
     return seconds
 
 
+@lru_cache(maxsize=256)  # pure, and a job resolves the same few limits again and again
 def _parse(text: str) -> int | None:
     if _UNITS_RE.fullmatch(text):
         return _parse_units(text)

@@ -7,6 +7,7 @@ HTML pages (the sweep report, ``render_html``) use a second environment with aut
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from functools import lru_cache
@@ -77,7 +78,7 @@ def _environment(search_path: tuple[str, ...]) -> Any:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(list(search_path)),
+        loader=_inlining_loader(search_path),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -92,6 +93,49 @@ def _environment(search_path: tuple[str, ...]) -> Any:
                        qv=jinja2.pass_context(_quote_value), signal_name=signal_name)  # fmt: skip
     env.globals["forwarded_signals"] = WARNING_SIGNALS
     return env
+
+
+# A plain `{% include "name" %}` on a line of its own (the only form the built-in templates use).
+_INCLUDE_LINE = re.compile(r'^\{% include "([^"]+)" %\}\n', re.MULTILINE)
+
+
+def _inlining_loader(search_path: tuple[str, ...]) -> Any:
+    """A FileSystemLoader that pastes each built-in template's built-in includes into it.
+
+    An include with context costs a new Jinja context per render and include (a job script
+    has a dozen): most of a render once templates are compiled. Pasted inside
+    ``{% with %}`` (its own scope, as an include has), the output is the same bytes; the
+    ``{% with %}`` and ``{% endwith %}`` lines vanish as the include line did (trim_blocks).
+    A site's own template, or a built-in one a site overrides, is left as it is, so errors
+    in a user's template keep naming its own file and line. The pasted source is what the
+    bytecode cache checksums, so a changed include compiles again."""
+    import os
+
+    import jinja2
+
+    builtin = os.path.join(os.path.normpath(str(builtin_templates())), "")
+
+    class InliningLoader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> Any:
+            source, filename, uptodate = super().get_source(environment, template)
+            if not filename.startswith(builtin):
+                return source, filename, uptodate
+
+            def paste(match: re.Match[str]) -> str:
+                text, where, _ = self.get_source(environment, match.group(1))
+                if not where.startswith(builtin) or not text.endswith("\n"):
+                    return match.group(0)
+                return "{% with %}\n" + text + "{% endwith %}\n"
+
+            return _INCLUDE_LINE.sub(paste, source), filename, uptodate
+
+    return InliningLoader(list(search_path))
+
+
+@lru_cache(maxsize=1)
+def builtin_templates() -> Path:
+    """The shipped template folder, looked up once per process (it does not move)."""
+    return data_dir("templates")
 
 
 def _bytecode_cache() -> Any:
@@ -139,7 +183,7 @@ def _render(name: str, plan: JobPlan, site_templates: Path | None, **extra: Any)
     import jinja2
 
     dirs = [site_templates] if site_templates else []
-    env = _environment(tuple(str(d) for d in [*dirs, data_dir("templates")]))
+    env = _environment(tuple(str(d) for d in [*dirs, builtin_templates()]))
     try:
         return env.get_template(name).render(plan=plan, **extra)
     except jinja2.TemplateSyntaxError as exc:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hpcrun.errors import UsageError
 from hpcrun.plan import JobPlan
 from hpcrun.spec.overrides import Overrides, apply_overrides
+
+_NO_OVERRIDES = Overrides()  # frozen: one shared instance, not a new one per job
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,11 @@ def build_job(
     overrides: Overrides | None = None,
     submit_env: Mapping[str, str] | None = None,
     sweep_ok: bool = False,
+    render: bool = True,
 ) -> PreparedJob:
     """``sweep_ok``: the caller (``ops.sweep_render``) renders a sweep's array script from
-    this plan; anyone else would run a sweep's ${{ parameter }} placeholders as text."""
+    this plan; anyone else would run a sweep's ${{ parameter }} placeholders as text.
+    ``render=False``: the plan only (``script`` is empty), for that same caller."""
     from hpcrun.ops.requirements_files import read_requirements
     from hpcrun.render import render_job_script
     from hpcrun.site.resolve import resolve
@@ -128,16 +133,17 @@ def build_job(
             f"'hpcrun render {target.workflow.name}' shows its array script and point table; "
             f"'hpcrun sweep {target.workflow.name}' runs it as job arrays, one cron tick at a time",
         )
-    overrides = overrides or Overrides()
+    overrides = overrides or _NO_OVERRIDES
     if target.consumed:
         overrides = replace(overrides, **dict.fromkeys(target.consumed))
     if target.site_python and overrides.version is None:
         overrides = replace(overrides, version=site.default_python())
     workflow = apply_overrides(target.workflow, overrides)
-    target = replace(target, workflow=workflow)
+    if workflow is not target.workflow:
+        target = replace(target, workflow=workflow)
     # the project root resolved ONCE for all of this job's path checks (each path is still
     # resolved, symlinks and all, and refused if it leads out of the root)
-    root = target.project_root.resolve()
+    root = real_root(target.project_root)
     work_dir = working_folder(target, root)
     check_exists(target, "file", work_dir, root)
     check_exists(target, "requirements", work_dir, root)
@@ -150,7 +156,7 @@ def build_job(
         rebuild_env=bool(overrides and overrides.rebuild_env),
         submit_env=os.environ if submit_env is None else submit_env,
     )
-    script = render_job_script(plan, site_templates_dir(site, site_path))
+    script = render_job_script(plan, site_templates_dir(site, site_path)) if render else ""
     return PreparedJob(plan, script, target, site, site_path)
 
 
@@ -213,7 +219,7 @@ def check_exists(
         if target.loaded is not None:
             raise target.loaded.problem(workflow.name, field, exc.message, exc.hint) from None
         raise
-    if not path.is_file():
+    if not os.path.isfile(path):
         message = f"'{relative}' does not exist (looked in {work_dir})"
         hint = (
             "paths are relative to the project root (the folder holding .dstack/) "
@@ -228,7 +234,26 @@ def check_exists(
 def _under(work_dir: Path, root: Path, relative: str) -> str:
     """``relative`` (from the working folder) as a path relative to the project root (both
     resolved: ``work_dir`` as ``working_folder`` returns it, else it is resolved here)."""
-    if not work_dir.is_relative_to(root):
-        work_dir = work_dir.resolve()
-    inside = work_dir.relative_to(root)
-    return (inside / relative).as_posix() if inside.parts else relative
+    folder, top = os.fspath(work_dir), os.fspath(root)
+    if folder == top:
+        return relative
+    if not folder.startswith(os.path.join(top, "")):
+        folder = os.path.realpath(folder)
+    inside = os.path.relpath(folder, top)
+    if inside == ".." or inside.startswith("../"):  # as Path.relative_to refused it
+        raise ValueError(f"{folder!r} is not inside {top!r}")
+    return relative if inside == "." else PurePosixPath(inside, relative).as_posix()
+
+
+def real_root(project_root: Path) -> Path:
+    """The project root's real path (symlinks resolved), once per process: every job of a
+    sweep or a batch shares it, and each path checked against it is still resolved anew.
+    (A relative root depends on the working folder: resolved each time.)"""
+    if not os.path.isabs(project_root):
+        return Path(os.path.realpath(project_root))
+    return _real_absolute_root(os.fspath(project_root))
+
+
+@lru_cache(maxsize=64)
+def _real_absolute_root(project_root: str) -> Path:
+    return Path(os.path.realpath(project_root))

@@ -22,7 +22,7 @@ from typing import Any
 
 from hpcrun.errors import HpcrunError
 from hpcrun.ops.cleanup import run_dir_to_remove
-from hpcrun.ops.session import Session
+from hpcrun.ops.session import Session, group_by_login
 
 
 @dataclass
@@ -101,11 +101,15 @@ def parse_du(text: str) -> dict[str, int]:
 def remove_runs(session: Session, records: Sequence[Any], dry_run: bool) -> list[Removal]:
     """Remove (or with ``dry_run`` only measure) finished runs; one command per site."""
     removals = [Removal(record.run, record.site) for record in records]
-    by_site: dict[str, list[tuple[Any, Removal]]] = {}
-    for record, removal in zip(records, removals, strict=True):
-        by_site.setdefault(record.site, []).append((record, removal))
-    for pairs in by_site.values():
-        _remove_remote(session, pairs, dry_run)
+    by_run = {removal.run: removal for removal in removals}
+    # by what each run's recorded site config reaches: runs of one site name submitted
+    # before and after its login changed are removed where each of them lives
+    groups, unloadable = group_by_login(session, [r for r in records if r.remote_dir])
+    for run, why in unloadable.items():
+        by_run[run].problem = f"cannot reach the site: {why}"
+    for site, group in groups:
+        _remove_remote(session, site, [(record, by_run[record.run]) for record in group],
+                       dry_run)  # fmt: skip
     for record, removal in zip(records, removals, strict=True):
         own, kept = local_artifacts(record)
         removal.kept = str(kept) if kept else None
@@ -118,12 +122,10 @@ def remove_runs(session: Session, records: Sequence[Any], dry_run: bool) -> list
     return removals
 
 
-def _remove_remote(session: Session, pairs: list[tuple[Any, Removal]], dry_run: bool) -> None:
-    with_dirs = [(record, removal) for record, removal in pairs if record.remote_dir]
-    if not with_dirs:
-        return
+def _remove_remote(
+    session: Session, site: Any, with_dirs: list[tuple[Any, Removal]], dry_run: bool
+) -> None:
     try:
-        site = session.site_of(with_dirs[0][0])
         transport = session.transport(site)
         root = remote_root(site, transport)
     except HpcrunError as exc:

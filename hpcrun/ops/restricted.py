@@ -29,17 +29,22 @@ def make_run_dir_argv(run_dir: str) -> list[str]:
     return restricted_argv(["mkdir", "-p", "-m", "700", *folders])
 
 
-def sbatch_argv(run_dir: str, extra: Sequence[str] = ()) -> list[str]:
-    """sbatch of ``run_dir/job.sh``, run in ``run_dir`` (``--chdir``), which the script
-    also learns from its environment; prints ``jobid[;cluster]``."""
+def sbatch_argv(
+    run_dir: str,
+    extra: Sequence[str] = (),
+    script: str = "job.sh",
+    variable: str = RUN_DIR_VARIABLE,
+) -> list[str]:
+    """sbatch of ``run_dir/script``, run in ``run_dir`` (``--chdir``), which the script
+    also learns from its environment (``variable``); prints ``jobid[;cluster]``."""
     if "," in run_dir:  # --export's list separator
         raise NotAvailableRestricted(
-            f"submitting from a run folder with a comma ({run_dir})",
+            f"submitting from a folder with a comma ({run_dir})",
             "with restricted_commands, choose a remote_root without commas",
         )
     return restricted_argv([
         "sbatch", "--parsable", f"--chdir={run_dir}",
-        f"--export=ALL,{RUN_DIR_VARIABLE}={run_dir}", *extra, f"{run_dir}/job.sh",
+        f"--export=ALL,{variable}={run_dir}", *extra, f"{run_dir}/{script}",
     ])  # fmt: skip
 
 

@@ -68,8 +68,9 @@ def build_sweep(
         raise UsageError(f"sweep '{workflow.name}' has no points")
     first_dir = _check_working_dirs(target, points)
     checked = _with_working_dir(target, first_dir)
+    # the plan only: a sweep's script is the array script below, never the job script
     job = build_job(checked, site, site_path, run=name or workflow.name, overrides=overrides,
-                    submit_env=submit_env, sweep_ok=True)  # fmt: skip
+                    submit_env=submit_env, sweep_ok=True, render=False)  # fmt: skip
     plan = job.plan
     if first_dir != workflow.working_dir:  # per point: the template fills in the parameters
         plan = replace(plan, working_dir=str(PurePosixPath(workflow.working_dir)))

@@ -19,9 +19,13 @@ class _Strict(BaseModel):
 
     Empty defaults are written ``default_factory=lambda: []``, not ``=list``: pydantic
     inspects a factory's signature when the class is built, and for a builtin that means
-    parsing its text signature (~5% of a whole `hpcrun render`)."""
+    parsing its text signature (~5% of a whole `hpcrun render`).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ``defer_build``: a model's validator is built when it first validates, not when its
+    module is imported: a nested model is validated inside its parent's validator (its
+    own is never needed), and a command builds only the workflow type it reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _slurm_name(value: str) -> str:
@@ -191,6 +195,9 @@ class Site(_Strict):
     # The login key runs only single allow-listed commands (an automation key bound to a
     # command wrapper): no shell, no sacct. See docs/ssh.md "Restricted automation keys".
     restricted_commands: bool = False
+    # The cluster's MaxArraySize (sweeps split into arrays of at most this many points).
+    # Unset: read from `scontrol show config` (a restricted key: Slurm's default, 1001).
+    max_array_size: int | None = Field(default=None, ge=1)
 
     @field_validator("sbatch")
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -178,6 +179,7 @@ def _is_constraint(directive: str) -> bool:
     return flag in ("--constraint", "-C")
 
 
+@lru_cache(maxsize=256)  # pure (a refusal is raised again each time: not cached)
 def _relative(path: str | None, field: str, workflow: str) -> str | None:
     """Paths in a workflow stay inside the uploaded tree: relative, no '..'."""
     if path is None:

@@ -35,9 +35,13 @@ class _Strict(BaseModel):
 
     Empty defaults are written ``default_factory=lambda: []``, not ``=list``: pydantic
     inspects a factory's signature when the class is built, and for a builtin that means
-    parsing its text signature (~5% of a whole `hpcrun render`)."""
+    parsing its text signature (~5% of a whole `hpcrun render`).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ``defer_build``: a model's validator is built when it first validates, not when its
+    module is imported: a nested model is validated inside its parent's validator (its
+    own is never needed), and a command builds only the workflow type it reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _scalar_text(value: Any) -> Any:

@@ -4,6 +4,7 @@ workflow, validated like the file itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 from hpcrun.errors import UsageError
@@ -61,9 +62,13 @@ class Overrides:
     sbatch: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
-        return all(
-            getattr(self, f.name) in (None, ()) for f in fields(self) if f.name != "rebuild_env"
-        )
+        return all(getattr(self, name) in (None, ()) for name in _override_fields())
+
+
+@lru_cache(maxsize=1)
+def _override_fields() -> tuple[str, ...]:
+    """The fields that change a workflow (rebuild_env does not), listed once per process."""
+    return tuple(f.name for f in fields(Overrides) if f.name != "rebuild_env")
 
 
 def apply_overrides(workflow: Any, overrides: Overrides) -> Any:

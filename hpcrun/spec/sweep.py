@@ -103,7 +103,8 @@ def _single_values(value: Any) -> Any:
 
 
 class SweepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built inside the workflow model's validator (see spec.models._Strict)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     matrix: Annotated[
         dict[ParamName, Annotated[list[ParamValue], AfterValidator(_non_empty)]],
@@ -206,9 +207,9 @@ def sweep_issues(sweep: SweepSpec) -> list[SweepIssue]:
             )
         )
         return issues
-    from hpcrun.sweep.points import expand
+    from hpcrun.sweep.points import has_points
 
-    if not expand("-", sweep):
+    if not has_points(sweep):
         issues.append(
             SweepIssue((), "the excludes drop every point: the sweep has no points", None)
         )

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_string  # what json.dumps uses
 from typing import Any
 
 POINT_ID_CHARS = 16  # hex digits: 64 bits, collisions are out of reach for 100,000 points
@@ -40,12 +40,16 @@ class Point:
 
 
 def point_id(workflow: str, values: Mapping[str, str]) -> str:
-    """The identity of a point: stable across key order, code changes and machines."""
-    canonical = json.dumps(
-        [workflow, sorted((str(k), str(v)) for k, v in values.items())],
-        ensure_ascii=False,
-        separators=(",", ":"),
+    """The identity of a point: stable across key order, code changes and machines.
+
+    The sha256 of ``json.dumps([workflow, sorted(pairs)], ensure_ascii=False,
+    separators=(",", ":"))``, built here from json's own string encoder: the same bytes,
+    without the encoder's set-up per point (a 10,000-point sweep computes 10,000 ids)."""
+    pairs = ",".join(
+        f"[{_json_string(str(k))},{_json_string(str(v))}]"
+        for k, v in sorted((str(k), str(v)) for k, v in values.items())
     )
+    canonical = f"[{_json_string(workflow)},[{pairs}]]"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:POINT_ID_CHARS]
 
 
@@ -57,6 +61,21 @@ def make_point(workflow: str, parameters: Sequence[str], values: Mapping[str, st
 def matches(values: Mapping[str, str], pattern: Mapping[str, str]) -> bool:
     """An exclude drops a point when every key it gives has the point's value."""
     return all(values.get(key) == value for key, value in pattern.items())
+
+
+def has_points(sweep: Any) -> bool:
+    """Whether ``expand`` would give any point (without computing them: it stops at the
+    first combination the excludes keep)."""
+    if sweep.include:
+        return True
+    if not sweep.matrix:
+        return False
+    names = tuple(sweep.matrix)
+    for combination in itertools.product(*(sweep.matrix[name] for name in names)):
+        values = dict(zip(names, combination, strict=True))
+        if not any(matches(values, pattern) for pattern in sweep.exclude):
+            return True
+    return False
 
 
 def expand(workflow: str, sweep: Any) -> list[Point]:

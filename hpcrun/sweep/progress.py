@@ -45,7 +45,7 @@ def reconcile(
     if by_name is not None:
         return Reconciled("adopt", by_name, "found in Slurm by its job name")
     if recorded is not None:
-        return Reconciled("adopt", recorded, "found in its chunk folder's .jobid")
+        return Reconciled("adopt", recorded, "found recorded in its chunk folder")
     if in_flight:
         return Reconciled("wait", why="an sbatch for it is still running")
     if abandoned:

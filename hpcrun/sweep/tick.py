@@ -129,7 +129,7 @@ def _locked_tick(
     result = TickResult(name, local=site.scheduler == "local", notes=list(prepared.warnings))
 
     _reconcile(store, transport, arrays, name, result)
-    _poll(store, transport, arrays, name)
+    _poll(store, transport, arrays, name, sweep_dir)
     _fetch(store, transport, name, sweep_dir, dest, result)
     _reruns(store, name, request, spec.retries)
     _submit_due(store, transport, arrays, prepared, sweep_dir, site, result)
@@ -149,6 +149,10 @@ def _arrays(site: Any) -> Any:
         from hpcrun.ops.backends.local_array import LocalArrays
 
         return LocalArrays()
+    if site.restricted_commands:
+        from hpcrun.ops.backends.slurm_array_restricted import RestrictedSlurmArrays
+
+        return RestrictedSlurmArrays(site.max_array_size)
     from hpcrun.ops.backends.slurm_array import SlurmArrays
 
     return SlurmArrays()
@@ -186,16 +190,18 @@ def _reconcile(store: Any, transport: Any, arrays: Any, name: str, result: TickR
 # ------------------------------------------------------------------ 2. poll
 
 
-def _poll(store: Any, transport: Any, arrays: Any, name: str) -> None:
+def _poll(store: Any, transport: Any, arrays: Any, name: str, sweep_dir: str) -> None:
     state = store.read_sweep(name)
     tasks: dict[str, list[int]] = {}
+    points: dict[tuple[str, int], str] = {}  # each task's point folder
     for p in state.points:
         if not p.final and p.array_job_id is not None and p.task_index is not None:
             tasks.setdefault(p.array_job_id, []).append(p.task_index)
+            points[(p.array_job_id, p.task_index)] = f"{sweep_dir}/points/{p.point}"
     if not tasks:
         return
     dirs = {c.job_id: c.remote_dir for c in state.chunks if c.job_id in tasks}
-    statuses = arrays.poll(transport, tasks, dirs)
+    statuses = arrays.poll(transport, tasks, dirs, points)
     updates = []
     for p in state.points:
         status = statuses.get((p.array_job_id, p.task_index)) if p.array_job_id else None
@@ -291,11 +297,11 @@ def _submit_due(
            and p.chunk not in waiting]  # fmt: skip
     if not due:
         return
-    _upload(store, transport, prepared, sweep_dir, site)
     capacity = _max_array_size(store, transport, arrays, site)
     queue = _chunks(state, prepared, due, capacity)
     parallel = state.sweep.max_parallel or arrays.default_parallel()
-    _write_chunks(transport, sweep_dir, prepared, queue)
+    _write_chunks(transport, sweep_dir, prepared, queue)  # creates the sweep's folders too
+    _upload(store, transport, prepared, sweep_dir, site)
     limited: str | None = None
     # max_parallel holds for the whole sweep, but an array's %N throttles only itself: with
     # max_parallel, each new array waits for the sweep's unfinished ones (afterany) where
@@ -373,6 +379,14 @@ def _submit_due(
         _not_submitted(store, name, not_run, "sbatch refused an earlier chunk")
         if "invalid job array specification" in exc.message.lower():
             store.set_site_fact(site.name, MAX_ARRAY_FACT, "")  # read it again next tick
+            if site.restricted_commands and site.max_array_size is None:
+                raise UsageError(
+                    f"{exc.message} (an array of {chunk.size} tasks: more than this "
+                    "cluster's MaxArraySize?)",
+                    "with restricted_commands hpcrun cannot read MaxArraySize (scontrol); "
+                    "set max_array_size in the site config (`hpcrun site check` with a "
+                    "normal key shows it)",
+                ) from exc
         raise exc
     if result.deferred:
         result.notes.append(f"{result.deferred} point(s) deferred to the next tick: the "
@@ -429,9 +443,10 @@ def _halves(state: Any, chunk: Any, attempt: int) -> list[Any]:
 
 
 def _max_array_size(store: Any, transport: Any, arrays: Any, site: Any) -> int:
-    """Read once per site from ``scontrol show config``, then from the store's cache."""
-    if site.scheduler == "local":
-        return arrays.max_array_size(transport)
+    """The site's ``max_array_size`` if set; else read once per site from ``scontrol show
+    config``, then from the store's cache (a restricted key: Slurm's default)."""
+    if site.scheduler == "local" or site.restricted_commands or site.max_array_size:
+        return site.max_array_size or arrays.max_array_size(transport)
     cached = store.site_fact(site.name, MAX_ARRAY_FACT)
     if cached and cached.isdigit():
         return int(cached)
@@ -441,17 +456,11 @@ def _max_array_size(store: Any, transport: Any, arrays: Any, site: Any) -> int:
 
 
 def _upload(store: Any, transport: Any, prepared: Any, sweep_dir: str, site: Any) -> None:
-    """Once per tick, only when submitting: the folders, the code (hard-linked against the
-    project's previous upload to this site), and the login-node environment if asked."""
-    import shlex
-
+    """Once per tick, only when submitting, after ``_write_chunks`` made the folders: the
+    code (hard-linked against the project's previous upload to this site), and the
+    login-node environment if asked."""
     from hpcrun.ignore import project_files
-    from hpcrun.transport.base import Shell, ensure
 
-    quoted = shlex.quote(sweep_dir)
-    ensure(transport.run(Shell(f"umask 077 && mkdir -p {quoted}/code {quoted}/chunks "
-                               f"{quoted}/points && chmod 700 {quoted}")),
-           f"creating {sweep_dir}")  # fmt: skip
     root = prepared.job.target.project_root
     previous = store.latest_upload(str(root), site.name)
     link_dest = f"{previous.remote_dir}/code" if previous is not None else None
@@ -467,8 +476,10 @@ def _upload(store: Any, transport: Any, prepared: Any, sweep_dir: str, site: Any
 
 
 def _write_chunks(transport: Any, sweep_dir: str, prepared: Any, queue: Sequence[Any]) -> None:
-    """Every chunk's folder with its array script and point table, in ONE round trip (a
-    tar archive on stdin: tables of thousands of points exceed a command line)."""
+    """The sweep's folders (mode 0700), and every chunk's folder with its array script
+    and point table, in ONE round trip: a tar archive on stdin (tables of thousands of
+    points exceed a command line), where the array script, the same for every chunk, is
+    stored once and hard-linked into the other chunks' folders."""
     import base64
     import shlex
 
@@ -477,18 +488,56 @@ def _write_chunks(transport: Any, sweep_dir: str, prepared: Any, queue: Sequence
     from hpcrun.transport.base import Shell, ensure
 
     parameters = tuple(prepared.job.target.workflow.sweep.parameters)
+    files = [
+        (f"{chunk.id}/{file_name}", text, mode)
+        for chunk, _attempt in queue
+        for file_name, text, mode in (
+            (ARRAY_SCRIPT, prepared.script, 0o700),
+            (TABLE_FILE, render_table(parameters, chunk.points), 0o600),
+        )
+    ]
+    if getattr(transport, "restricted", False):
+        _write_chunks_with_rsync(transport, sweep_dir, files)
+        return
     buffer = io.BytesIO()
+    stored: dict[str, str] = {}  # text -> the archive path that holds it
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for chunk, _attempt in queue:
-            for file_name, text, mode in (
-                (ARRAY_SCRIPT, prepared.script, 0o700),
-                (TABLE_FILE, render_table(parameters, chunk.points), 0o600),
-            ):
-                data = text.encode()
-                info = tarfile.TarInfo(f"{chunk.id}/{file_name}")
-                info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-                archive.addfile(info, io.BytesIO(data))
+        for path, text, mode in files:
+            info = tarfile.TarInfo(path)
+            info.mode, info.mtime = mode, int(time.time())
+            if path.endswith(f"/{ARRAY_SCRIPT}") and text in stored:
+                info.type, info.linkname = tarfile.LNKTYPE, stored[text]
+                archive.addfile(info)
+                continue
+            data = text.encode()
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+            if path.endswith(f"/{ARRAY_SCRIPT}"):
+                stored[text] = path
+    quoted = shlex.quote(sweep_dir)
     chunks_dir = shlex.quote(f"{sweep_dir}/chunks")
-    code = f"umask 077 && mkdir -p {chunks_dir} && base64 -d | tar -x -C {chunks_dir} -f -"
+    code = (f"umask 077 && mkdir -p {quoted}/code {chunks_dir} {quoted}/points && "
+            f"chmod 700 {quoted} && base64 -d | tar -x -C {chunks_dir} -f -")  # fmt: skip
     payload = base64.b64encode(buffer.getvalue()).decode()
     ensure(transport.run(Shell(code), input=payload), "writing the chunks' point tables")
+
+
+def _write_chunks_with_rsync(
+    transport: Any, sweep_dir: str, files: Sequence[tuple[str, str, int]]
+) -> None:
+    """A restricted key runs no shell: the chunk folders are written locally, then ONE
+    rsync sends them all."""
+    import tempfile
+
+    from hpcrun.transport.base import ensure
+
+    folders = [sweep_dir.rpartition("/")[0], sweep_dir,
+               *(f"{sweep_dir}/{sub}" for sub in ("code", "chunks", "points"))]  # fmt: skip
+    ensure(transport.run(["mkdir", "-p", "-m", "700", *folders]), f"creating {sweep_dir}")
+    with tempfile.TemporaryDirectory(prefix="hpcrun-chunks-") as tmp:
+        for path, text, mode in files:
+            local = Path(tmp, path)
+            local.parent.mkdir(mode=0o700, exist_ok=True)
+            local.write_text(text, encoding="utf-8")
+            local.chmod(mode)
+        transport.sync_up(Path(tmp), [path for path, _, _ in files], f"{sweep_dir}/chunks")

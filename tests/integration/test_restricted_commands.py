@@ -44,16 +44,6 @@ DEPENDENT = """  - name: after
     commands:
       - ls
 """
-SWEEP = """workflows:
-  - name: grid
-    provider: bash
-    version: "3.11"
-    commands:
-      - echo "x=$HPCRUN_PARAM_X"
-    sweep:
-      matrix:
-        x: [1, 2]
-"""
 JOB = """import os, pathlib
 print("line from the restricted job in", os.getcwd())
 pathlib.Path("out").mkdir(exist_ok=True)
@@ -178,14 +168,8 @@ def test_a_second_submission_of_a_run_takes_its_job(site: str, tmp_path: Path) -
     assert hpcrun("cancel", run).returncode == 0
 
 
-def test_sweeps_and_deps_say_they_need_a_shell(site: str, tmp_path: Path) -> None:
-    project = tmp_path / "proj"
-    workflows(project, SWEEP, **{"job.py": JOB})
-    swept = hpcrun("sweep", "grid", "--site", site, cwd=project)
-    assert swept.returncode == 2, swept.stdout + swept.stderr
-    assert "is not available with restricted_commands" in swept.stderr
-    assert "Traceback" not in swept.stderr
-
+def test_deps_say_they_need_a_shell(site: str, tmp_path: Path) -> None:
+    """(Sweeps work through the wrapper: test_restricted_sweep.py.)"""
     linked = tmp_path / "linked"
     workflows(linked, WORKFLOW + DEPENDENT, **{"job.py": JOB})
     refused = hpcrun("submit", "after", "--site", site, "-d", cwd=linked)

@@ -12,9 +12,13 @@ import pytest
 
 from hpcrun.errors import SpecError, UsageError
 from hpcrun.ops import restricted
-from hpcrun.schedulers import slurm, slurm_restarts
+from hpcrun.ops.backends.slurm_array_restricted import _one_word
+from hpcrun.ops.backends.slurm_array_restricted import sbatch_argv as array_sbatch_argv
+from hpcrun.schedulers import slurm, slurm_arrays, slurm_restarts
 from hpcrun.schedulers.status import JobStatus
 from hpcrun.site.load import load_site
+from hpcrun.sweep.chunks import Chunk
+from hpcrun.sweep.points import Point
 from hpcrun.transport.restricted import (
     NotAvailableRestricted,
     parse_environ,
@@ -28,6 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 # the test cluster's allow-list (scripts/test-cluster, setup_restricted_user)
 ALLOW = [["mkdir", "-p"], ["rsync", "--server"], ["cat"], ["sbatch"], ["squeue"], ["scancel"]]
 RUN_DIR = "/home/auto/hpcrun/runs/train-abcd"
+CHUNK_DIR = "/home/auto/hpcrun/sweeps/grid-ab12/chunks/0123456789ab"
+CHUNK = Chunk("grid-ab12", "0123456789ab", (Point("p1", (("x", "1"),)),) * 3)
 HOSTILE = [
     "x;id", "x && id", "$(id)", "`id`", "a|b", "a>b", "a<b", "a b", "x\nid", "x'y", 'x"y',
     "x\\y", "~root", "*", "a?", "{a,b}", "!x", "#x", "x\ty", "\u00e9",
@@ -64,6 +70,8 @@ def test_the_wrapper_allows_single_allow_listed_commands() -> None:
     slurm_restarts.restarts_argv(["12"]),
     slurm.scancel_argv(["12"]),
     ["cat", f"{RUN_DIR}/.attempts"],
+    slurm_arrays.squeue_arrays_argv(["12", "13"]),
+    array_sbatch_argv(CHUNK_DIR, [_one_word(o) for o in CHUNK.sbatch_options(2)]),
 ])  # fmt: skip
 def test_every_command_hpcrun_sends_passes_the_wrapper(argv: list[str]) -> None:
     words = restricted_argv(argv)
@@ -187,3 +195,23 @@ def test_squeue_times_become_utc() -> None:
         "2026-01-01T11:00:00Z",
     )
     assert restricted.utc_times(status, None).started_at is None  # never guessed
+
+
+def test_a_sweep_chunk_is_submitted_from_its_folder() -> None:
+    argv = array_sbatch_argv(CHUNK_DIR, ["--array=0-2%2", "--job-name=n"])
+    assert argv == [
+        "sbatch", "--parsable", f"--chdir={CHUNK_DIR}",
+        f"--export=ALL,HPCRUN_CHUNK_DIR={CHUNK_DIR}", "--array=0-2%2", "--job-name=n",
+        f"{CHUNK_DIR}/sweep.sbatch",
+    ]  # fmt: skip
+    assert _one_word("--comment=hpcrun sweep=x chunk=y") == "--comment=hpcrun,sweep=x,chunk=y"
+    with pytest.raises(NotAvailableRestricted, match="comma"):
+        array_sbatch_argv("/home/a,b/sweeps/x/chunks/y", [])
+
+
+def test_max_array_size_option(tmp_path: Path) -> None:
+    site, _ = load_site(str(write(tmp_path / "auto.yaml", SITE + "max_array_size: 300\n")))
+    assert site.max_array_size == 300
+    with pytest.raises(SpecError) as zero:
+        load_site(str(write(tmp_path / "z.yaml", SITE + "max_array_size: 0\n")))
+    assert "max_array_size" in zero.value.render()

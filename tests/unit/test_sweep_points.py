@@ -139,3 +139,39 @@ def test_chunk_names_and_array_spec() -> None:
     # another sweep name or other points: another chunk
     assert split("other", points_of(4), 1001)[0].id != chunk.id
     assert split("train", points_of(5), 1001)[0].id != chunk.id
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(),
+    st.dictionaries(st.text(), st.text(alphabet=st.characters(exclude_categories=("Cs",)))),
+)
+def test_point_id_is_the_documented_json_hash(workflow: str, values: dict[str, str]) -> None:
+    """Built without json.dumps for speed, the id is still exactly the documented hash."""
+    import json
+
+    canonical = json.dumps(
+        [workflow, sorted((str(k), str(v)) for k, v in values.items())],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    try:
+        expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    except UnicodeEncodeError:  # a lone surrogate in the workflow name or a key
+        with pytest.raises(UnicodeEncodeError):
+            point_id(workflow, values)
+        return
+    assert point_id(workflow, values) == expected
+
+
+def test_has_points_agrees_with_expand() -> None:
+    from hpcrun.sweep.points import has_points
+
+    cases = [
+        {"matrix": {"a": ["1", "2"]}, "exclude": [{"a": "1"}, {"a": "2"}]},
+        {"matrix": {"a": ["1", "2"]}, "exclude": [{"a": "1"}]},
+        {"matrix": {"a": ["1"]}, "exclude": [{"a": "1"}], "include": [{"a": "3"}]},
+    ]
+    for case in cases:
+        sweep = SweepSpec.model_validate(case)
+        assert has_points(sweep) == bool(expand("w", sweep)), case

@@ -172,22 +172,33 @@ class LocalBackend:
         return {job_id: self._status(job_id, Path(run_dir)) for job_id, run_dir in jobs.items()}
 
     def _status(self, job_id: str, run_dir: Path) -> JobStatus:
-        exit_text = _read(run_dir / EXIT_FILE)
-        cancelled = (run_dir / CANCEL_FILE).exists()
-        if exit_text is not None and exit_text.lstrip("-").isdigit():
-            code = int(exit_text)
-            if cancelled and code != 0:
-                return JobStatus(job_id, "cancelled", "CANCELLED", True, code)
-            state = "completed" if code == 0 else "failed"
-            used = local_usage.read_usage(run_dir)
-            return JobStatus(job_id, state, state.upper(), True, code, usage=used)
+        ended = self._ended(job_id, run_dir)
+        if ended is not None:
+            return ended
         if _alive(run_dir) is not None:
             return JobStatus(job_id, "running", "RUNNING", False)
-        if cancelled:
+        # the wrapper may have written its exit code and gone since the first look
+        ended = self._ended(job_id, run_dir)
+        if ended is not None:
+            return ended
+        if (run_dir / CANCEL_FILE).exists():
             return JobStatus(job_id, "cancelled", "CANCELLED", True, None)
         return JobStatus(
             job_id, "unknown", "", True, reason="the process ended without recording an exit code"
         )
+
+    @staticmethod
+    def _ended(job_id: str, run_dir: Path) -> JobStatus | None:
+        """The final status if the wrapper has recorded the exit code."""
+        exit_text = _read(run_dir / EXIT_FILE)
+        if exit_text is None or not exit_text.lstrip("-").isdigit():
+            return None
+        code = int(exit_text)
+        if code != 0 and (run_dir / CANCEL_FILE).exists():
+            return JobStatus(job_id, "cancelled", "CANCELLED", True, code)
+        state = "completed" if code == 0 else "failed"
+        used = local_usage.read_usage(run_dir)
+        return JobStatus(job_id, state, state.upper(), True, code, usage=used)
 
     def cancel(self, transport: Any, jobs: Mapping[str, str]) -> None:
         for run_dir in jobs.values():

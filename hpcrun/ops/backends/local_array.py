@@ -114,9 +114,14 @@ class LocalArrays:
             os.close(lock)
 
     def poll(
-        self, transport: Any, tasks: Mapping[str, Sequence[int]], dirs: Mapping[str, str]
+        self,
+        transport: Any,
+        tasks: Mapping[str, Sequence[int]],
+        dirs: Mapping[str, str],
+        points: Mapping[tuple[str, int], str] | None = None,
     ) -> dict[tuple[str, int], JobStatus]:
-        """``dirs``: array id -> chunk folder (the state lives in files there)."""
+        """``dirs``: array id -> chunk folder (the state lives in files there; the local
+        runner knows how each task ended, so ``points`` is not needed)."""
         result = {}
         for array, indices in tasks.items():
             directory = Path(dirs[array])

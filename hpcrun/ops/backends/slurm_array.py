@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcrun.errors import HpcrunError, RemoteError
-from hpcrun.ops.backends import SchedulerUnavailable, SubmissionTrace
+from hpcrun.ops.backends import SchedulerUnavailable, SubmissionTrace, point_records
 from hpcrun.ops.backends.slurm import (
     SUBMIT_GRACE_SECONDS,
     SlurmBackend,
@@ -224,19 +224,16 @@ class SlurmArrays:
         transport: Transport,
         tasks: Mapping[str, Sequence[int]],
         dirs: Mapping[str, str] | None = None,
+        points: Mapping[tuple[str, int], str] | None = None,
     ) -> dict[tuple[str, int], JobStatus]:
         """Status of every listed task (array id -> task indices): one squeue for all, and
-        one sacct only if some task is finished or no longer listed. (``dirs``, the chunk
+        one sacct only if some task is finished or no longer listed; one more command only
+        if some ended TIMEOUT, PREEMPTED or FAILED: their points' records (``points``: each
+        task's point folder) say how the program really ended. (``dirs``, the chunk
         folders, is for the local site.)"""
         if not tasks:
             return {}
-        queue = transport.run(slurm_arrays.squeue_arrays_argv(list(tasks)))
-        if queue.ok:
-            live = slurm_arrays.parse_squeue_tasks(queue.stdout)
-        elif slurm.is_invalid_job_id(queue.stderr):
-            live = {}  # one array id the controller has forgotten: sacct has it
-        else:
-            raise _unavailable_or_failed(queue, "squeue")
+        live = queued_tasks(transport, tasks)
         keys = [(array, index) for array, indices in tasks.items() for index in indices]
         settle = sorted({a for a, i in keys if (a, i) not in live or live[(a, i)].final}, key=int)
         accounted: dict[tuple[str, int], JobStatus] = {}
@@ -245,7 +242,12 @@ class SlurmArrays:
             if not history.ok:
                 raise _unavailable_or_failed(history, "sacct")
             accounted = slurm_arrays.parse_sacct_tasks(history.stdout)
-        return {key: slurm_arrays.merge_tasks(live, accounted, key) for key in keys}
+        merged = {key: slurm_arrays.merge_tasks(live, accounted, key) for key in keys}
+        doubtful = point_records.to_correct(merged, points or {})
+        if not doubtful:
+            return merged
+        records = point_records.read_with_shell(transport, doubtful)
+        return point_records.corrected(merged, points or {}, records)
 
     def find(self, transport: Transport, names: Mapping[str, float]) -> dict[str, str]:
         """Array id per job name (name -> seconds since the chunk was recorded); a name
@@ -292,6 +294,19 @@ class SlurmArrays:
 
     def cancel(self, transport: Transport, array_ids: Sequence[str]) -> None:
         SlurmBackend().cancel(transport, dict.fromkeys(array_ids, ""))
+
+
+def queued_tasks(
+    transport: Transport, tasks: Mapping[str, Sequence[int]]
+) -> dict[tuple[str, int], JobStatus]:
+    """What ONE squeue says of the arrays' tasks; {} when the controller has forgotten one
+    of the arrays (accounting, or the points' own records, tell)."""
+    queue = transport.run(slurm_arrays.squeue_arrays_argv(list(tasks)))
+    if queue.ok:
+        return slurm_arrays.parse_squeue_tasks(queue.stdout)
+    if slurm.is_invalid_job_id(queue.stderr):
+        return {}
+    raise _unavailable_or_failed(queue, "squeue")
 
 
 def _sbatch_error(result: CommandResult, transport: Transport, plan: Any) -> HpcrunError:
