@@ -80,7 +80,8 @@ def _figures(job: dict[str, str], steps: list[dict[str, str]]) -> dict[str, Any]
         cpu_s=cpu,
         cpus=cpus or None,  # 0: the job never started
         max_rss_bytes=max(peaks) if peaks else None,
-        req_mem_bytes=parse_req_mem(job["ReqMem"], cpus=cpus, nodes=_tres_nodes(tres)),
+        req_mem_bytes=parse_req_mem(job["ReqMem"], cpus=cpus, nodes=_tres_nodes(tres))
+        or _tres_mem(tres),
         nodes=_nodes(job["NodeList"]),
         alloc_tres=tres,
     )
@@ -143,6 +144,18 @@ def _tres_nodes(tres: str | None) -> int | None:
         name, _, value = item.partition("=")
         if name == "node" and value.isdigit():
             return int(value)
+    return None
+
+
+def _tres_mem(tres: str | None) -> int | None:
+    """The memory the job was allocated (AllocTRES ``mem=1G``, for the whole job): the
+    request, when sacct leaves ReqMem empty (seen on a record slurmdbd has just written)."""
+    for item in (tres or "").split(","):
+        name, _, value = item.partition("=")
+        if name == "mem":
+            match = _SIZE.fullmatch(value.strip())
+            if match is not None and not match.group(3):
+                return _amount(match, bare=2**20)
     return None
 
 

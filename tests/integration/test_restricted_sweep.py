@@ -23,6 +23,7 @@ import pytest
 from hpcrun.sweep.tick import KILL_AFTER_SBATCH_ENV
 from tests.integration.conftest import Cluster
 from tests.integration.remote import site_variant, workflows
+from tests.integration.test_sweep_tick import arrays_in_slurm
 
 USER = "hpcauto"
 SWEEP = """workflows:
@@ -75,22 +76,6 @@ def until_done(root: Path, site: str, limit: float = 150) -> tuple[int, dict[str
         time.sleep(2)
 
 
-def arrays_of(cluster: Cluster, sweep: str, tasks: int) -> Counter[str]:
-    """Array id -> task records in accounting (which sees every job ever submitted) for
-    the sweep's chunks; waits briefly, since slurmdbd records jobs a moment late."""
-    deadline = time.monotonic() + 30
-    while True:
-        out = cluster.ssh_ok(f"sacct -n -P -X -u {USER} --starttime=now-30minutes -o JobID,JobName")
-        found: Counter[str] = Counter()
-        for line in out.splitlines():
-            job, _, name = line.partition("|")
-            if name.startswith(f"hpcrun-sweep.{sweep}."):
-                found[job.split("_")[0]] += 1
-        if sum(found.values()) >= tasks or time.monotonic() > deadline:
-            return found
-        time.sleep(1)
-
-
 def test_a_sweep_runs_through_the_wrapper_without_sacct(
     cluster: Cluster, site: str, tmp_path: Path, isolated_home: Path
 ) -> None:
@@ -110,7 +95,7 @@ def test_a_sweep_runs_through_the_wrapper_without_sacct(
     dest = isolated_home / "sweeps" / state["sweep"]
     for x, point in by_x.items():
         assert (dest / point["point"] / "output" / "x.txt").read_text() == f"x={x}\n"
-    assert sorted(arrays_of(cluster, state["sweep"], 4).values()) == [1, 1, 2]
+    assert sorted(arrays_in_slurm(cluster, state["sweep"], 4, USER).values()) == [1, 1, 2]
     again = tick(root, site)  # nothing left to submit
     assert again.returncode == 1 and json.loads(again.stdout)["tick"]["sbatch_calls"] == 0
 

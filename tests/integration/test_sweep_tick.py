@@ -71,13 +71,14 @@ def until_done(root: Path, site: str | Path, limit: float = 180) -> tuple[int, d
         time.sleep(1)
 
 
-def arrays_in_slurm(cluster: Cluster, sweep: str, tasks: int) -> Counter[str]:
+def arrays_in_slurm(cluster: Cluster, sweep: str, tasks: int, user: str = "") -> Counter[str]:
     """Array job id -> number of task records, for every job whose name is one of the
     sweep's chunks: accounting sees every job ever submitted. Waits (briefly) until it
     lists ``tasks`` tasks, since slurmdbd records them a moment after squeue shows them."""
     deadline = time.monotonic() + 30
     while True:
-        out = cluster.ssh_ok("sacct -n -P -X --starttime=now-30minutes -o JobID,JobName")
+        who = f" -u {user}" if user else ""  # default: the login user's own jobs
+        out = cluster.ssh_ok(f"sacct -n -P -X{who} --starttime=now-30minutes -o JobID,JobName")
         found: Counter[str] = Counter()
         for line in out.splitlines():
             job, _, name = line.partition("|")

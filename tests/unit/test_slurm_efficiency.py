@@ -160,6 +160,17 @@ def test_an_old_slurm_line_with_a_per_node_request() -> None:
     assert figures["77"]["cpu_efficiency"] == 0.25 and figures["77"]["nodes"] == "gpu[1-2]"
 
 
+@pytest.mark.parametrize("req_mem", ["", "0", "Unknown"])
+def test_an_empty_request_falls_back_to_the_allocated_memory(req_mem: str) -> None:
+    """sacct may leave ReqMem empty on a record slurmdbd has just written; AllocTRES has
+    the job's memory."""
+    job = {**dict.fromkeys(usage.FIELDS, ""), "JobID": "78", "State": "COMPLETED",
+           "ExitCode": "0:0", "Elapsed": "00:00:10", "ReqMem": req_mem,
+           "AllocTRES": "billing=1,cpu=1,mem=1G,node=1", "NodeList": "n1", "AllocCPUS": "1"}  # fmt: skip
+    _, figures = usage.split_sacct("|".join(job[name] for name in usage.FIELDS))
+    assert figures["78"]["req_mem_bytes"] == GiB
+
+
 def test_a_short_line_is_an_error_not_a_guess() -> None:
     with pytest.raises(ValueError, match="unexpected sacct line"):
         usage.split_sacct("1|COMPLETED|0:0\n")
