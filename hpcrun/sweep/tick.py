@@ -152,7 +152,7 @@ def _arrays(site: Any) -> Any:
     if site.restricted_commands:
         from hpcrun.ops.backends.slurm_array_restricted import RestrictedSlurmArrays
 
-        return RestrictedSlurmArrays(site.max_array_size)
+        return RestrictedSlurmArrays()
     from hpcrun.ops.backends.slurm_array import SlurmArrays
 
     return SlurmArrays()

@@ -76,21 +76,30 @@ def parse_tails(stdout: str, point_dirs: Sequence[str]) -> Records:
 
 
 def read_with_rsync(transport: Any, point_dirs: Sequence[str]) -> Records:
-    """The same records through ONE rsync (the folders share their parent, the sweep's
-    points/); '' for what is missing."""
-    if not point_dirs:
+    """The same records through ONE rsync; '' for what is missing."""
+    wanted = (ARRAY_TASK_FILE, slurm_restarts.ATTEMPTS_FILE)
+    texts = read_files(transport, point_dirs, wanted)
+    return {d: (texts[d][ARRAY_TASK_FILE].strip(), texts[d][slurm_restarts.ATTEMPTS_FILE])
+            for d in point_dirs}  # fmt: skip
+
+
+def read_files(
+    transport: Any, folders: Sequence[str], names: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """Per folder, the text of each of its files ``names`` ('' when missing), fetched by
+    ONE rsync: the folders share their parent (a sweep's points/ or chunks/), and no
+    shell is needed (restricted keys)."""
+    if not folders:
         return {}
-    parent = point_dirs[0].rpartition("/")[0]
-    names = [d.rpartition("/")[2] for d in point_dirs]
-    files = [f"{name}/{file}" for name in names
-             for file in (ARRAY_TASK_FILE, slurm_restarts.ATTEMPTS_FILE)]  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="hpcrun-points-") as tmp:
-        transport.sync_down(parent, files, Path(tmp))
+    parent = folders[0].rpartition("/")[0]
+    subs = [folder.rpartition("/")[2] for folder in folders]
+    with tempfile.TemporaryDirectory(prefix="hpcrun-records-") as tmp:
+        transport.sync_down(parent, [f"{sub}/{name}" for sub in subs for name in names],
+                            Path(tmp))  # fmt: skip
         return {
-            directory: (_text(Path(tmp, name, ARRAY_TASK_FILE)).strip(),
-                        _text(Path(tmp, name, slurm_restarts.ATTEMPTS_FILE)))
-            for directory, name in zip(point_dirs, names, strict=True)
-        }  # fmt: skip
+            folder: {name: _text(Path(tmp, sub, name)) for name in names}
+            for folder, sub in zip(folders, subs, strict=True)
+        }
 
 
 def attempts_of(records: Records, point_dir: str, key: tuple[str, int]) -> str:
@@ -107,18 +116,25 @@ def corrected(
 ) -> dict[tuple[str, int], JobStatus]:
     """Final TIMEOUT/PREEMPTED/FAILED tasks as their points' records say they ended."""
     result = dict(statuses)
-    for key, status in statuses.items():
-        if status.final and status.state in CORRECTED_STATES and key in points:
-            attempts = attempts_of(records, points[key], key)
-            if attempts:
-                result[key] = slurm_restarts.what_happened(status, attempts)
+    for key in _doubtful(statuses, points):
+        attempts = attempts_of(records, points[key], key)
+        if attempts:
+            result[key] = slurm_restarts.what_happened(statuses[key], attempts)
     return result
 
 
 def to_correct(
     statuses: Mapping[tuple[str, int], JobStatus], points: Mapping[tuple[str, int], str]
 ) -> list[str]:
-    return [points[key] for key, status in statuses.items()
+    """The point folders ``corrected`` needs the records of."""
+    return [points[key] for key in _doubtful(statuses, points)]
+
+
+def _doubtful(
+    statuses: Mapping[tuple[str, int], JobStatus], points: Mapping[tuple[str, int], str]
+) -> list[tuple[str, int]]:
+    """Tasks Slurm ended TIMEOUT, PREEMPTED or FAILED whose point folder is known."""
+    return [key for key, status in statuses.items()
             if status.final and status.state in CORRECTED_STATES and key in points]  # fmt: skip
 
 

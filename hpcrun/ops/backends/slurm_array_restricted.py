@@ -7,11 +7,12 @@ Differences from ``SlurmArrays`` (docs/ssh.md, "Restricted automation keys"):
   ``sbatch --chdir=CHUNK --export=ALL,HPCRUN_CHUNK_DIR=CHUNK`` per chunk, in order, stopping
   at the first refusal (chunks after it were certainly not submitted).
 - reconcile: a chunk's array writes its id into ``.array-job`` in the chunk folder when a
-  task starts (templates/slurm/sweep.sh.j2), read with ``cat``; else ``squeue --name``.
+  task starts (templates/slurm/sweep.sh.j2), fetched for all chunks in doubt by one rsync;
+  else ``squeue --name``.
 - poll: one squeue for all arrays; for tasks squeue no longer lists (or lists ended), ONE
   rsync fetches their points' ``.array-task`` and ``.attempts`` (how the program ended, its
   exit code): no sacct.
-- MaxArraySize: the site's ``max_array_size``, else Slurm's default (no scontrol).
+- MaxArraySize: Slurm's default (no scontrol), unless the site sets ``max_array_size``.
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ TaskKey = tuple[str, int]
 
 
 class RestrictedSlurmArrays(SlurmArrays):
-    def __init__(self, max_array_size: int | None = None) -> None:
-        self.configured_max_array_size = max_array_size
-
     def max_array_size(self, transport: Transport) -> int:
-        return self.configured_max_array_size or SLURM_DEFAULT_MAX_ARRAY_SIZE
+        """No scontrol here: Slurm's default (the site's max_array_size, when set, is used
+        instead of asking: ``sweep.tick._max_array_size``)."""
+        return SLURM_DEFAULT_MAX_ARRAY_SIZE
 
     def submit_batch(
         self,
@@ -128,12 +128,12 @@ class RestrictedSlurmArrays(SlurmArrays):
     def recorded(
         self, transport: Transport, chunk_dirs: Sequence[str]
     ) -> dict[str, SubmissionTrace]:
-        """The array id its tasks wrote in the chunk folder (``cat``; chunks in doubt are
-        rare). No lock to ask: a submission still in flight is waited for by its age."""
+        """The array id its tasks wrote in each chunk folder (one rsync for all). No lock
+        to ask: a submission still in flight is waited for by its age."""
+        texts = point_records.read_files(transport, chunk_dirs, [ARRAY_JOB_FILE])
         traces = {}
         for chunk_dir in chunk_dirs:
-            data = transport.read_from(f"{chunk_dir}/{ARRAY_JOB_FILE}", 0)
-            words = data.decode("utf-8", "replace").split()
+            words = texts[chunk_dir][ARRAY_JOB_FILE].split()
             job = words[0] if words else ""
             traces[chunk_dir] = SubmissionTrace(job if job.isdigit() else None, False)
         return traces
