@@ -96,8 +96,7 @@ def submit(
         warnings.warn(message, stacklevel=2)
     run = Run(submitted.record.run, _record=submitted.record)
     if not detach:
-        run.wait()
-        run.artifacts()
+        run._follow_and_fetch(None, None, strict=True)
     return run
 
 
@@ -208,7 +207,13 @@ class Run:
         """Block until the run ends; returns self. ``poll``: seconds between polls (default:
         back-off from 1 s to 10 s on Slurm, 0.2 s to 2 s locally). A lost connection is
         retried as by ``hpcrun logs -f``. Past ``timeout`` seconds, WaitTimeoutError; the
-        run keeps going."""
+        run keeps going. Once it has ended, its artifacts are fetched unless they were
+        since it ended (as ``hpcrun wait`` does); a failed fetch is a warning."""
+        return self._follow_and_fetch(timeout, poll, strict=False)
+
+    def _follow_and_fetch(self, timeout: float | None, poll: float | None, *, strict: bool) -> Run:
+        """``wait()``; ``strict``: a failed fetch raises (an attached ``submit``, which
+        promises the artifacts) instead of being a warning."""
         from hpcrun.ops.follow import Backoff, follow
 
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -226,7 +231,29 @@ class Run:
         backoff = None if poll is None else Backoff(first=poll, longest=poll, factor=1.0)
         with _session() as session:
             self._record = follow(session, self.name, None, backoff=backoff, sleep=sleep)
+            messages = self._fetch_once(session, strict)
+        for message in messages:
+            warnings.warn(message, stacklevel=3)  # at the caller of wait()
         return self
+
+    def _fetch_once(self, session: Any, strict: bool) -> list[str]:
+        """The ended run's artifacts, fetched by the first follower that sees it end
+        (``ops.artifacts.fetch_if_never_fetched``, shared with ``hpcrun wait``/``logs -f``);
+        the warnings to issue."""
+        from hpcrun.errors import HpcrunError
+        from hpcrun.ops.artifacts import fetch_if_never_fetched
+
+        try:
+            fetched = fetch_if_never_fetched(session, self._record)
+        except HpcrunError as exc:
+            if strict:
+                raise
+            return [f"the artifacts of {self.name} were not fetched: {exc.message} "
+                    f"(fetch them with Run.artifacts())"]  # fmt: skip
+        if fetched is None:
+            return []
+        self._record = session.store.get(self.name) or self._record
+        return _fetch_warnings(self.name, fetched)
 
     def logs(self) -> str:
         """The job's output so far (stdout and stderr); empty before it has a job.
@@ -248,12 +275,8 @@ class Run:
             record = session.store.get(self.name) or self._record
             fetched = fetch_artifacts(session, record, Path(dest) if dest is not None else None)
             self._record = session.store.get(self.name) or record
-        for name in fetched.unsafe_links:
-            warnings.warn(f"not fetched: {name} is a symlink pointing outside", stacklevel=2)
-        if fetched.missing:
-            paths = ", ".join(fetched.missing)
-            warnings.warn(f"{self.name}: declared artifacts not created by the job: {paths}",
-                          stacklevel=2)  # fmt: skip
+        for message in _fetch_warnings(self.name, fetched):
+            warnings.warn(message, stacklevel=2)
         return fetched.folder
 
     def cancel(self) -> Run:
@@ -263,3 +286,15 @@ class Run:
         with _session() as session:
             self._record = cancel_run(session, session.store.get(self.name) or self._record)
         return self
+
+
+def _fetch_warnings(name: str, fetched: Any) -> list[str]:
+    """What a fetch has to say (``ops.artifacts.FetchedArtifacts``): symlinks not recreated,
+    declared paths the job did not create."""
+    messages = [
+        f"not fetched: {link} is a symlink pointing outside" for link in fetched.unsafe_links
+    ]
+    if fetched.missing:
+        paths = ", ".join(fetched.missing)
+        messages.append(f"{name}: declared artifacts not created by the job: {paths}")
+    return messages

@@ -123,6 +123,11 @@ class RemoteError(HpcrunError):
     """The cluster, the connection or the scheduler failed."""
 
 
+class ScriptRejectedError(RemoteError):
+    """``render --check``: the scheduler answered, and would not accept the script (not a
+    failure to ask it)."""
+
+
 class LoginShellNotClean(RemoteError):
     """The cluster's login shell prints text (a banner, a quota notice) for non-interactive
     commands: it would break file transfers and the output hpcrun reads. Not a connection

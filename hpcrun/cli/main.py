@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "wait": ("hpcrun.cli.wait", "wait", "Wait until runs end; exit with the worst code."),
     "artifacts": ("hpcrun.cli.artifacts", "artifacts", "Fetch a run's artifacts."),
     "tag": ("hpcrun.cli.tag", "tag", "Tag a run, for deps: [':TAG']."),
-    "site": ("hpcrun.cli.site", "site", "Check a site config against the live cluster."),
+    "site": ("hpcrun.cli.site", "site", "Write a site config (new); check it on the cluster."),
     "sweep": ("hpcrun.cli.sweep", "sweep", "Run a parameter sweep (a cron tick); status, report."),
     "show": ("hpcrun.cli.show", "show", "Show everything recorded about a run."),
     "rerun": ("hpcrun.cli.rerun", "rerun", "Submit a recorded run again (flags override)."),

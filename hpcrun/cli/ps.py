@@ -120,13 +120,22 @@ def _check_states(states: tuple[str, ...]) -> None:
             )
 
 
+def fetched_mark(record: Any) -> str:
+    """The FETCHED cell: whether an ended run's artifacts were fetched since it ended
+    (``yes``/``no``); blank while it runs or when it never got a job (nothing to fetch yet).
+    Where to: ``show``/``--json`` (a path would widen every row)."""
+    if not record.final or not record.job_id:
+        return ""
+    return "yes" if record.artifacts_fetched_at else "no"
+
+
 def _print_table(records: list[Any], tags_by_run: dict[str, list[str]]) -> None:
     import shutil
     import sys
 
     from hpcrun.cli.ps_filter import fit_rows
 
-    rows = [("RUN", "WORKFLOW", "SITE", "JOB", "STATE", "EXIT", "SUBMITTED", "TAGS")]
+    rows = [("RUN", "WORKFLOW", "SITE", "JOB", "STATE", "EXIT", "FETCHED", "SUBMITTED", "TAGS")]
     for r in records:
         # the reason matters while a run is unfinished, or when it never got a job
         show_reason = r.state_reason and (not r.final or not r.job_id)
@@ -135,8 +144,8 @@ def _print_table(records: list[Any], tags_by_run: dict[str, list[str]]) -> None:
             state += f" (attempt {r.restarts + 1})"
         exit_code = "" if r.exit_code is None else str(r.exit_code)
         rows.append(
-            (r.run, r.workflow, r.site, r.job_id or "-", state, exit_code, r.submitted_at or "-",
-             ",".join(tags_by_run.get(r.run, ())))
+            (r.run, r.workflow, r.site, r.job_id or "-", state, exit_code, fetched_mark(r),
+             r.submitted_at or "-", ",".join(tags_by_run.get(r.run, ())))
         )  # fmt: skip
     # At a terminal a long reason must not widen every row (full text: `hpcrun show RUN`,
     # --json); piped into a script or a file, every row is printed whole.

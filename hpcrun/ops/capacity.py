@@ -36,7 +36,11 @@ def site_capacity(transport: Any) -> Capacity:
     result = transport.run(sinfo_nodes_argv())
     if not result.ok:
         detail = " ".join((result.stderr or result.stdout).split())[-200:]
-        raise HpcrunError(f"sinfo failed: {detail or f'exit code {result.returncode}'}")
+        raise HpcrunError(
+            f"sinfo failed: {detail or f'exit code {result.returncode}'}",
+            "Slurm did not answer for the nodes: run `sinfo` on the login node, and retry "
+            "once it works (`hpcrun site check SITE` checks the whole site)",
+        )
     return parse_sinfo_nodes(result.stdout)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import shlex
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
-from hpcrun.errors import RemoteError
+from hpcrun.errors import ScriptRejectedError
 from hpcrun.ops.prepare import PreparedJob
 from hpcrun.ops.session import Session
 from hpcrun.ops.stage import remote_root
@@ -32,8 +34,33 @@ def check_script(session: Session, prepared: PreparedJob) -> str:
                                  f"rm -f {shlex.quote(script)}; exit $status"))  # fmt: skip
     message = " ".join((result.stderr.strip() or result.stdout.strip()).split())
     if not result.ok:
-        raise RemoteError(
+        raise ScriptRejectedError(
             f"sbatch would reject this script: {message}",
             "check the partition and GPU names in the site config (hpcrun site check SITE)",
         )
     return message
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """What ``render --check`` learnt: accepted or refused, and why."""
+
+    accepted: bool
+    message: str  # sbatch's answer, or why the script was refused
+    hint: str | None = None
+    exit_code: int = 0  # as the CLI exits: 1 sbatch refused it, 2 it fits no node
+
+    def to_json(self, workflow: str, site: str, files: list[str]) -> dict[str, Any]:
+        return {"workflow": workflow, "site": site, "accepted": self.accepted,
+                "message": self.message, "hint": self.hint, "files": files}  # fmt: skip
+
+
+def check_verdict(session: Session, prepared: PreparedJob) -> CheckVerdict:
+    """``check_script`` as a verdict: a refusal (sbatch's, or a request no node can hold)
+    is an answer, not an error; failing to ask (the connection) still raises."""
+    from hpcrun.errors import ResolveError
+
+    try:
+        return CheckVerdict(True, check_script(session, prepared))
+    except (ScriptRejectedError, ResolveError) as refused:
+        return CheckVerdict(False, refused.message, refused.hint, refused.exit_code)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpcrun.errors import HpcrunError
-from hpcrun.ops import site_deep, site_facts
+from hpcrun.ops import site_deep, site_facts, site_preempt
 from hpcrun.ops.session import Session
 from hpcrun.transport.base import Shell, expand_home
 
@@ -119,8 +119,13 @@ def _slurm_checks(facts: dict[str, site_facts.Section], site: Any) -> list[Check
         if name:
             hint = None if name in partitions else f"partitions here: {known}"
             checks.append(Check(f"partition {role}", name in partitions, name, hint))
+    checks.extend(site_preempt.checks(facts, site, partitions))
     types = ", ".join(sorted(gres)) or "none"
     for label, gpu in site.gpus.items():
+        if gpu.gres is None:  # chosen by constraint/partition: no gres type to look for
+            how = f"constraint {gpu.constraint}" if gpu.constraint else "gres gpu (any type)"
+            checks.append(Check(f"gpu {label}", True, how))
+            continue
         hint = None if gpu.gres in gres else f"gres types here: {types}"
         checks.append(Check(f"gpu {label}", gpu.gres in gres, f"gres gpu:{gpu.gres}", hint))
     return checks + _node_checks(facts.get("nodes"), site)
@@ -170,6 +175,7 @@ def _time_checks(capacity: Any, site: Any) -> list[Check]:
     used = {
         site.partitions.default or capacity.default,
         site.partitions.preemptible,
+        site_preempt.interruptible_partition(site),
         *(gpu.partition for gpu in site.gpus.values()),
     }
     checks = []

@@ -58,6 +58,10 @@ def facts_script(site: Any, remote_root: str, token: str) -> str:
             _section(token, "partitions", "sinfo --noheader --format='%R|%G'"),
             _section(token, "nodes", shlex.join(sinfo_nodes_argv())),
         ]
+        from hpcrun.ops import site_preempt  # it reads Section from here
+
+        if site_preempt.wanted_qos(site):  # does each QOS the site names exist?
+            parts.append(_section(token, site_preempt.QOS_SECTION, site_preempt.QOS_COMMAND))
     init = site.modules.init
     if init:
         parts.append(_section(token, "init", f"test -f {shlex.quote(init)}"))

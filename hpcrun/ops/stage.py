@@ -50,14 +50,15 @@ def upload_code(
 ) -> int:
     """The project tree (minus ignored files) into ``code/``; files unchanged since the
     previous upload of the same project are hard-linked from it, not sent again.
-    ``feedback`` (``ops.upload_feedback.UploadFeedback``): where the warning about large
-    files goes, before anything is sent, and the progress bar."""
+    ``feedback`` (``ops.upload_feedback.UploadFeedback``): where the warning about what is
+    usually left out (large files, un-ignored environments) goes, before anything is sent,
+    and the progress bar."""
     from contextlib import nullcontext
 
-    from hpcrun.ops.upload_feedback import large_files_warning
+    from hpcrun.ops.upload_feedback import upload_warning
 
     scan = scan_project(project_root)
-    warning = large_files_warning(scan, project_root)
+    warning = upload_warning(scan, project_root)
     if warning and feedback is not None:
         feedback.warn(warning)
     link_dest = f"{previous_run_dir}/code" if previous_run_dir else None

@@ -77,7 +77,7 @@ def build_sweep(
     context = SweepScript(name or workflow.name, tuple(sweep.parameters))
     script = render_sweep_script(plan, context, site_templates_dir(site, site_path))
     table = render_table(context.parameters, points)
-    warnings = tuple(p.render() for p in _load_warnings(target))
+    warnings = tuple(p.render() for p in _load_warnings(target)) + _unfetched_artifacts(plan)
     return PreparedSweep(replace(job, plan=plan, script=script), context.name, tuple(points),
                          table, warnings)  # fmt: skip
 
@@ -115,6 +115,18 @@ def first_point_target(target: Target) -> Target:
 
 def _with_working_dir(target: Target, working_dir: str | None) -> Target:
     return replace(target, workflow=target.workflow.model_copy(update={"working_dir": working_dir}))
+
+
+def _unfetched_artifacts(plan: Any) -> tuple[str, ...]:
+    """A sweep fetches each point's OUTPUT_FOLDER only: its workflow's ``artifacts:`` live in
+    the ``code/`` folder all points share (they would overwrite each other's files), so
+    declared ones are named in a warning (with every render and tick) rather than dropped
+    without a word."""
+    if not plan.artifacts:
+        return ()
+    return (f"sweep '{plan.workflow}': its artifacts ({', '.join(plan.artifacts)}) are not "
+            "fetched: a sweep brings back each point's $OUTPUT_FOLDER only (points share one "
+            "code folder); write them under $OUTPUT_FOLDER",)  # fmt: skip
 
 
 def _load_warnings(target: Target) -> list[Any]:

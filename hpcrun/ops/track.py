@@ -98,6 +98,12 @@ def _requeue_shown(backend: Any, transport: Any, record: Any, status: Any) -> An
         if cause == "time limit":
             reason = f"attempt {attempt} reached its time limit; resuming (held: BeginTime)"
             return replace(status, reason=reason)
+        if cause == "completed":  # preempted during its GraceTime, after the program ended
+            reason = (
+                f"attempt {attempt} completed, then Slurm requeued the job (a preemption);"
+                " the next attempt only records that (held: BeginTime)"
+            )
+            return replace(status, reason=reason)
         reason = f"attempt {attempt} was preempted; requeued (held: BeginTime)"
         return replace(status, state="preempted", reason=reason)
     if record.state == "preempted" and not record.final:  # still held after the preemption

@@ -1,6 +1,7 @@
-"""What an upload tells the person who started it: one warning line about large files it
-is about to send, and a progress bar while it sends (both supplied by the caller: the CLI
-draws on a terminal, the Python API warns through ``warnings``)."""
+"""What an upload tells the person who started it: one warning line about what it is about
+to send that is usually left out (un-ignored Python environments, large files), and a
+progress bar while it sends (both supplied by the caller: the CLI draws on a terminal, the
+Python API warns through ``warnings``)."""
 
 from __future__ import annotations
 
@@ -23,18 +24,29 @@ class UploadFeedback:
     progress: ProgressFactory | None = None
 
 
-def large_files_warning(scan: Any, project_root: Path) -> str | None:
-    """One line naming the large files an upload would send (None: there are none)."""
-    if not scan.large:
+def upload_warning(scan: Any, project_root: Path) -> str | None:
+    """One line naming what an upload would send that is usually left out: Python
+    environments un-ignored by a ``!`` rule, and large files (None: nothing of the kind)."""
+    parts, advice = [], []
+    if scan.environments:
+        named = ", ".join(
+            f"{env.path}/ ({_size(env.bytes)}, un-ignored in {project_root / env.rule_file})"
+            for env in scan.environments
+        )
+        parts.append(f"Python environments un-ignored by a `!` rule: {named}")
+        advice.append("the job builds its own environment from `requirements`: if it does "
+                      "not need them, drop the rule")  # fmt: skip
+    if scan.large:
+        named = ", ".join(f"{path} ({_size(size)})" for path, size in scan.large[:_NAMED_AT_MOST])
+        more = len(scan.large) - _NAMED_AT_MOST
+        parts.append(f"large files that are not ignored: {named}"
+                     + (f" and {more} more" if more > 0 else ""))  # fmt: skip
+        ignore_file = project_root / ".hpcrunignore"
+        advice.append(f"if the job does not need them, list them in {ignore_file} "
+                      "(gitignore syntax)")  # fmt: skip
+    if not parts:
         return None
-    named = [f"{path} ({_size(size)})" for path, size in scan.large[:_NAMED_AT_MOST]]
-    more = len(scan.large) - len(named)
-    listed = ", ".join(named) + (f" and {more} more" if more else "")
-    ignore_file = project_root / ".hpcrunignore"
-    return (
-        f"uploading large files that are not ignored: {listed}; if the job does not need "
-        f"them, list them in {ignore_file} (gitignore syntax)"
-    )
+    return f"uploading {', and '.join(parts)}; {'; '.join(advice)}"
 
 
 def _size(count: float) -> str:

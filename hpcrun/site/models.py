@@ -132,9 +132,14 @@ class Interruptible(_Strict):
 
 
 class GpuType(_Strict):
-    gres: SlurmName
+    # The gres type (`gpu:a100:N`); None where the site tells its GPUs apart only by a
+    # constraint or a partition: then `--gres=gpu:N`.
+    gres: SlurmName | None = None
     memory: Size | None = None
     partition: SlurmName | None = None
+    # Node features that select this type (Perlmutter's 80 GB A100s: `gpu&hbm80g`),
+    # AND-ed with the run's or the site's constraint (hpcrun.site.constraints).
+    constraint: SlurmConstraint | None = None
 
 
 class Defaults(_Strict):

@@ -5,7 +5,6 @@ arguments, so the same inputs always give the same plan.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -16,6 +15,7 @@ from hpcrun.errors import ResolveError, did_you_mean
 from hpcrun.plan import JobPlan, job_name_for
 from hpcrun.requirements import Requirements, environment_key
 from hpcrun.schedulers import slurm_directives
+from hpcrun.site import constraints
 from hpcrun.site.models import GpuType, Interruptible, Site
 from hpcrun.spec.models import BashWorkflow, SlurmOptions, WorkflowBase, env_pairs
 from hpcrun.units import Size
@@ -39,7 +39,7 @@ def resolve(
     resources = workflow.resources
     is_local = site.scheduler == "local"
 
-    gres, gpu_partition = _gpu(workflow, site, warnings)
+    gres, gpu_partition, gpu_constraint = _gpu(workflow, site, warnings)
     partition = gpu_partition or site.partitions.default
     warn = site.interruptible or Interruptible()
     interruptible_qos = None
@@ -105,7 +105,7 @@ def resolve(
         time=_time_limit(workflow, site),
         account=knobs.account or site.defaults.account,
         qos=knobs.qos or interruptible_qos or site.defaults.qos,
-        constraint=knobs.constraint,
+        constraint=_constraint(site, knobs, gpu_constraint),
         requeue=resources.interruptible and warn.requeue and not is_local,
         interruptible=resources.interruptible and not is_local,
         signal=warn.signal if warned else None,
@@ -114,7 +114,7 @@ def resolve(
         time_seconds=time_seconds,
         budget=budget,
         budget_seconds=durations.parse_duration(budget) if budget else None,
-        extra_directives=_directives(site, knobs),
+        extra_directives=_directives(site, knobs, gpu_constraint),
         remote_root=site.remote_root or DEFAULT_REMOTE_ROOT,
         module_init=site.modules.init,
         modules=modules,
@@ -167,16 +167,28 @@ def _signal_lead(warn: Interruptible, time_seconds: int) -> int:
     return max(1, min(warn.signal_lead, time_seconds // 2))
 
 
-def _directives(site: Site, knobs: SlurmOptions) -> tuple[str, ...]:
+def _directives(site: Site, knobs: SlurmOptions, gpu_constraint: str | None) -> tuple[str, ...]:
     """The site's sbatch lines, then the workflow's (flags included); a later one replaces
-    an earlier one of the same flag, and a constraint asked for replaces the site's."""
-    site_lines = [d for d in site.sbatch if not (knobs.constraint and _is_constraint(d))]
+    an earlier one of the same flag. The site's constraint line goes when the run asks for
+    one (it replaces it) or the GPU type has one (it is folded into ``_constraint``)."""
+    drop = knobs.constraint or gpu_constraint
+    site_lines = [d for d in site.sbatch if not (drop and constraints.is_constraint_directive(d))]
     return slurm_directives.merge(site_lines, knobs.sbatch)
 
 
-def _is_constraint(directive: str) -> bool:
-    flag = re.split(r"[=\s]", directive.strip(), maxsplit=1)[0]
-    return flag in ("--constraint", "-C")
+def _constraint(site: Site, knobs: SlurmOptions, gpu_constraint: str | None) -> str | None:
+    """The job's --constraint: the run's (slurm.constraint or --constraint), which replaces
+    the site's sbatch one; a GPU type's own constraint is AND-ed with the run's, else with
+    the site's (Perlmutter's 80 GB A100s: `gpu&hbm80g`), as Slurm reads `A&B`."""
+    if not gpu_constraint:
+        return knobs.constraint
+    site_values = [
+        constraints.directive_value(d)
+        for d in site.sbatch
+        if constraints.is_constraint_directive(d)
+    ]
+    run = knobs.constraint or (site_values[-1] if site_values else None)  # sbatch: last wins
+    return constraints.combine([gpu_constraint, run])
 
 
 @lru_cache(maxsize=256)  # pure (a refusal is raised again each time: not cached)
@@ -193,22 +205,26 @@ def _relative(path: str | None, field: str, workflow: str) -> str | None:
     return str(pure)
 
 
-def _gpu(workflow: WorkflowBase, site: Site, warnings: list[str]) -> tuple[str | None, str | None]:
-    """(gres, partition of the GPU type or None)."""
+def _gpu(
+    workflow: WorkflowBase, site: Site, warnings: list[str]
+) -> tuple[str | None, str | None, str | None]:
+    """(gres, partition of the GPU type or None, constraint of the GPU type or None)."""
     gpu = workflow.resources.gpu
     if gpu is None or gpu.count == 0:
-        return None, None
+        return None, None, None
     if site.scheduler == "local":
         warnings.append(
             f"the local site does not reserve GPUs: {gpu.count} GPU(s)"
             f"{' ' + gpu.name if gpu.name else ''} requested, the run sees whatever this "
             "machine has"
         )
-        return None, None
+        return None, None, None
     chosen = _gpu_type(workflow.name, gpu.name, gpu.memory, site)
     if chosen is None:
-        return f"gpu:{gpu.count}", None
-    return f"gpu:{chosen.gres}:{gpu.count}", chosen.partition
+        return f"gpu:{gpu.count}", None, None
+    # no gres type: the site tells its GPUs apart by constraint or partition only
+    gres = f"gpu:{chosen.gres}:{gpu.count}" if chosen.gres else f"gpu:{gpu.count}"
+    return gres, chosen.partition, chosen.constraint
 
 
 def _gpu_type(workflow: str, name: str | None, memory: Size | None, site: Site) -> GpuType | None:

@@ -165,13 +165,25 @@ def host_key_unknown(
         )
     else:
         how = (
-            f"trust it with `ssh-keyscan -p {port} {host} >> {known_hosts}` (or connect once "
+            f"trust it with `{keyscan_command(host, port, known_hosts)}` (or connect once "
             f"with `ssh {file_option}-p {port} {login}{host}`)"
         )
     return TransportError(
         f"the host key of {where} is unknown{presents}; refusing to connect",
         hint=f"check that fingerprint with the cluster's documentation or admins, then {how}",
     )
+
+
+def keyscan_command(host: str, port: int, known_hosts: str) -> str:
+    """The shell command that records the host's keys in ``known_hosts``: ``>>`` fails
+    where the file's folder does not exist yet (no ~/.ssh on a fresh machine), so the
+    command makes it first then, private as ssh wants it."""
+    path = os.path.expanduser(known_hosts)
+    folder = os.path.dirname(path)
+    mkdir = (
+        f"mkdir -p -m 700 {shlex.quote(folder)} && " if folder and not os.path.isdir(folder) else ""
+    )
+    return f"{mkdir}ssh-keyscan -p {port} {shlex.quote(host)} >> {shlex.quote(path)}"
 
 
 def host_key_changed(where: str, presents: str, hint: str) -> TransportError:

@@ -14,8 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.integration.preemption import PreemptionSite
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "scripts" / "test-cluster"
@@ -145,6 +149,14 @@ def cluster() -> Cluster:
         )
     except (KeyError, ValueError) as exc:
         pytest.fail(f"incomplete output of scripts/test-cluster env ({exc}):\n{env.stdout}")
+
+
+@pytest.fixture(scope="session")
+def preemption(cluster: Cluster) -> PreemptionSite:
+    """The partitions and GPU type the preemption tests use (tests/integration/preemption.py)."""
+    from tests.integration.preemption import preemption_site
+
+    return preemption_site(cluster)
 
 
 def wait_for(

@@ -28,11 +28,20 @@ def test_api_and_wait_and_cancel_on_the_cluster(cluster: Cluster, tmp_path: Path
     spec = workflows(tmp_path / "project", WORKFLOWS)
     site = str(cluster.site_config)
     quick = hpcrun.submit(spec, workflow="quick", site=site, env={"VALUE": "7"}, time="5m")
+    again = hpcrun.submit(spec, workflow="quick", site=site, env={"VALUE": "8"}, time="5m")
     sleepers = [hpcrun.submit(spec, workflow="sleepy", site=site, time="5m") for _ in range(2)]
     try:
         _check(cluster, tmp_path, quick, sleepers)
+        _check_wait_fetches(again)
     finally:  # never leave a sleeping job on the shared cluster
         cli("cancel", "--all")
+
+
+def _check_wait_fetches(run: hpcrun.Run) -> None:
+    """Run.wait() is a follower like `hpcrun wait`: it fetches a detached run's artifacts."""
+    assert run.wait(timeout=120) is run and run.exit_code == 4
+    assert run.to_dict()["artifacts_fetched_at"] and run.artifacts_dir is not None
+    assert (run.artifacts_dir / "out" / "v.txt").read_text() == "value 8\n"
 
 
 def _check(cluster: Cluster, tmp_path: Path, quick: hpcrun.Run, sleepers: list) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from tests.cli import hpcrun
 from tests.integration.conftest import Cluster, wait_for
+from tests.integration.preemption import PreemptionSite
 from tests.integration.remote import run_of, site_variant, wait_state, workflows
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "interruptible" / "train.py"
@@ -62,21 +63,51 @@ def until_final(cluster: Cluster, run: str, timeout: float) -> dict[str, Any]:
     raise AssertionError(f"{run} still {run_of(run)['state']} after {timeout}s")
 
 
-def test_preempted_example_resumes_and_completes_every_step_once(
-    cluster: Cluster, tmp_path: Path
-) -> None:
-    project(
-        tmp_path, 14, resources="      interruptible: true\n      gpu: {name: A100, count: 2}\n"
-    )
-    submitted = hpcrun("submit", "train", "--site", str(cluster.site_config), "-d", cwd=tmp_path)
+def preempted_run(
+    cluster: Cluster, preemption: PreemptionSite, folder: Path, site: str, steps: int = 14
+) -> tuple[str, dict[str, Any], dict[str, Any], str]:
+    """Submit the example as an interruptible run holding every GPU of the site's first
+    type, preempt it with a job of the high-priority partition after a few steps, and wait
+    for it to end: (run, its record while running, its final record, its log)."""
+    project(folder, steps, resources=preemption.victim_resources())
+    submitted = hpcrun("submit", "train", "--site", site, "-d", cwd=folder)
     assert submitted.returncode == 0, submitted.stderr
     run = submitted.stdout.strip()
     record = wait_state(run, {"running"}, timeout=60)
     wait_for("a few steps", lambda: "step 2 done" in hpcrun("logs", run).stdout, timeout=30)
-    # a job of the high-priority partition that needs one of the A100s preempts it
-    cluster.ssh_ok("sbatch -p main --gres=gpu:a100:1 --time=1 -o /dev/null --wrap 'sleep 2'")
+    cluster.ssh_ok(preemption.preemptor_command())
     final = until_final(cluster, run, 150)
-    log = hpcrun("logs", run).stdout
+    return run, record, final, hpcrun("logs", run).stdout
+
+
+def assert_every_step_once(cluster: Cluster, run: str, record: dict[str, Any], steps: int,
+                           dest: Path) -> None:  # fmt: skip
+    """steps.txt lists every step once, on the cluster and in the fetched artifacts."""
+    every = "".join(f"{step}\n" for step in range(steps))
+    assert remote_text(cluster, record, "output/steps.txt") == every
+    fetched = hpcrun("artifacts", run, "--dest", str(dest))
+    assert fetched.returncode == 0, fetched.stderr
+    assert [p.read_text() for p in dest.rglob("steps.txt")] == [every]
+
+
+def partition_of(cluster: Cluster, job: str) -> str:
+    return cluster.ssh_ok(f"sacct -n -X -P -j {job} -o Partition").split()[0]
+
+
+def warned_once(cluster: Cluster, record: dict[str, Any], signal: str) -> None:
+    """The program's own record of the signals it got (signals.txt): only the first attempt
+    was stopped, and it saw the warning (SIGTERM may come with it, as Slurm sends it too)."""
+    signals = remote_text(cluster, record, "output/signals.txt").splitlines()
+    got = signals[0].removeprefix("attempt 1: ").split() if len(signals) == 1 else []
+    assert signal in got and set(got) <= {signal, "SIGTERM"}, signals
+
+
+def test_preempted_example_resumes_and_completes_every_step_once(
+    cluster: Cluster, preemption: PreemptionSite, tmp_path: Path
+) -> None:
+    site = str(cluster.site_config)
+    run, record, final, log = preempted_run(cluster, preemption, tmp_path, site)
+    assert partition_of(cluster, final["job_id"]) == preemption.preemptible_partition
     assert final["state"] == "completed", log
     assert final["restarts"] >= 1
     # shown as preempted while Slurm holds the requeued job, never as failed
@@ -84,15 +115,10 @@ def test_preempted_example_resumes_and_completes_every_step_once(
     assert "[hpcrun] attempt 1 started\n" in log
     assert "[hpcrun] attempt 2 started (previous attempt ended: preempted)" in log
     assert re.search(r"attempt 2: resuming after step \d+", log), log
-    assert "received SIGUSR1" in log  # the warning at preemption (preempt_send_user_signal)
-    assert remote_text(cluster, record, "output/steps.txt") == "".join(
-        f"{step}\n" for step in range(14)
-    )
-    dest = tmp_path / "fetched"
-    fetched = hpcrun("artifacts", run, "--dest", str(dest))
-    assert fetched.returncode == 0, fetched.stderr
-    steps = [p.read_text() for p in dest.rglob("steps.txt")]
-    assert steps == ["".join(f"{step}\n" for step in range(14))]
+    # the warning at preemption (preempt_send_user_signal), and the program itself got it
+    assert f"received {preemption.signal}" in log
+    warned_once(cluster, record, preemption.signal)
+    assert_every_step_once(cluster, run, record, 14, tmp_path / "fetched")
     shown = hpcrun("ps", "-a").stdout
     assert re.search(rf"{run} .*completed \(attempt [2-9]\)", shown), shown
 

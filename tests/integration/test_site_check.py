@@ -29,10 +29,36 @@ def test_a_wrong_site_config_is_caught(cluster: Cluster, tmp_path: Path) -> None
     result = hpcrun("site", "check", site)
     assert result.returncode == 1
     assert "FAIL partition default: gpu" in result.stdout
-    assert "hint: partitions here: main, preempt, short" in result.stdout
+    assert "hint: partitions here: main, preempt, preempt-cancel, short" in result.stdout
     assert "FAIL gpu H100: gres gpu:h100" in result.stdout
     assert "ok   python 3.11: python/3.11: Python 3.11" in result.stdout
     assert "FAIL python 3.9" in result.stdout
+
+
+def test_site_check_covers_interruptible_work(cluster: Cluster, tmp_path: Path) -> None:
+    good = hpcrun("site", "check", str(cluster.site_config))
+    assert good.returncode == 0, good.stdout + good.stderr
+    # the test cluster's slurm.conf has SlurmctldParameters=preempt_send_user_signal
+    assert "ok   preemption warning: SlurmctldParameters has preempt_send_user_signal" in (
+        good.stdout
+    )
+    site = site_variant(
+        cluster.site_config, tmp_path,
+        interruptible={"partition": "preempt-cancel", "qos": "nosuchqos"},
+        defaults={"qos": "normal"},
+    )  # fmt: skip
+    result = hpcrun("site", "check", site)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ok   partition interruptible: preempt-cancel" in result.stdout
+    assert "FAIL qos interruptible.qos: nosuchqos" in result.stdout
+    assert "hint: QOS here: normal, sweeplimit; set interruptible.qos to one of them" in (
+        result.stdout
+    )
+    assert "ok   qos defaults.qos: normal" in result.stdout
+    missing = site_variant(cluster.site_config, tmp_path, interruptible={"partition": "lowprio"})
+    wrong = hpcrun("site", "check", missing)
+    assert wrong.returncode == 1
+    assert "FAIL partition interruptible: lowprio" in wrong.stdout
 
 
 def test_render_check_asks_sbatch_without_queueing(cluster: Cluster, tmp_path: Path) -> None:
@@ -50,6 +76,17 @@ def test_render_check_asks_sbatch_without_queueing(cluster: Cluster, tmp_path: P
     bad = hpcrun("render", "w", "--site", bad_site, "--check", cwd=project)
     assert bad.returncode == 1
     assert "sbatch would reject this script" in bad.stderr and "Invalid partition" in bad.stderr
+    # --json: the same answers as one object on stdout, the exit codes unchanged
+    good_json = hpcrun("render", "w", "--site", str(cluster.site_config), "--check", "--json",
+                       cwd=project)  # fmt: skip
+    assert good_json.returncode == 0, good_json.stderr
+    accepted = json.loads(good_json.stdout)
+    assert accepted["accepted"] is True and "to start at" in accepted["message"]
+    bad_json = hpcrun("render", "w", "--site", bad_site, "--check", "--json", cwd=project)
+    assert bad_json.returncode == 1, bad_json.stderr
+    refused = json.loads(bad_json.stdout)
+    assert refused["accepted"] is False and "Invalid partition" in refused["message"]
+    assert refused["hint"] and refused["workflow"] == "w"
     # --test-only queues nothing: no job of that name was ever accounted
     assert not cluster.ssh_ok("sacct -n -X -P -o JobID --name w-dryrun -S now-1hours").strip()
     assert not cluster.ssh_ok("ls ~/hpcrun/tmp/ 2>/dev/null || true").strip()

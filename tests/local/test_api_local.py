@@ -4,12 +4,14 @@ cancel, and the run list, with the same store the CLI reads."""
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
 import hpcrun
 from hpcrun.errors import WaitTimeoutError
+from hpcrun.paths import hpcrun_home
 from tests.cli import ps_json
 from tests.conftest import write
 
@@ -88,3 +90,22 @@ def test_cancel_a_sleeping_run_and_filter_runs(workflows: Path) -> None:
     assert hpcrun.runs(state=["completed", "cancelled"], limit=1) == [done]
     assert hpcrun.runs(workflow="squares") == [done]
     assert hpcrun.runs(site="elsewhere") == []
+
+
+def test_wait_fetches_a_detached_runs_artifacts_once(workflows: Path) -> None:
+    run = hpcrun.submit(workflows, workflow="squares", args=["3", "0"], env={"GREETING": "x"},
+                        artifacts=["never-made"])  # fmt: skip
+    assert run.to_dict()["artifacts_fetched_at"] is None
+    with pytest.warns(UserWarning, match="declared artifacts not created by the job: never-made"):
+        assert run.wait(timeout=120) is run
+    assert run.state == "completed" and run.to_dict()["artifacts_fetched_at"] is not None
+    assert run.artifacts_dir == hpcrun_home() / "artifacts" / run.name
+    assert (run.artifacts_dir / "results" / "total.txt").read_text() == "14"
+    # the record says so to the CLI too, and a second follower fetches (and says) nothing
+    [record] = [r for r in ps_json() if r["run"] == run.name]
+    assert record["artifacts_fetched_at"] == run.to_dict()["artifacts_fetched_at"]
+    (run.artifacts_dir / "results" / "total.txt").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hpcrun.Run(run.name).wait(timeout=30)
+    assert not (run.artifacts_dir / "results" / "total.txt").exists()

@@ -58,6 +58,8 @@ def test_virtualenvs_are_not_uploaded_unless_named(project: Path) -> None:
     write(project / ".hpcrunignore", "!env2/\n")
     result = hpcrun("submit", "listing", cwd=project)
     assert "./env2/pyvenv.cfg" in result.stdout and ".venv" not in result.stdout
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert f"env2/ (16 B, un-ignored in {project / '.hpcrunignore'})" in warning, warning
 
 
 def test_large_files_are_named_in_one_warning(project: Path) -> None:

@@ -3,6 +3,7 @@ on keys made by ssh-keygen."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -110,3 +111,38 @@ def test_keys_decode_with_paramiko(keys: dict[str, str]) -> None:
 def test_missing_file_knows_no_host(tmp_path: Path) -> None:
     known = load(str(tmp_path / "absent"))
     assert known.entries == [] and known.skipped == []
+
+
+def _keyscan_hint(known_hosts: str) -> str:
+    from hpcrun.transport.ssh_endpoint import host_key_unknown
+
+    error = host_key_unknown("login.example.org", 2222, "alice", known_hosts, "")
+    command = re.search(r"trust it with `([^`]+)`", error.hint or "")
+    assert command, error.hint
+    return command.group(1)
+
+
+def _run_with_fake_keyscan(command: str) -> None:
+    """The hint's command as a user's shell runs it, ssh-keyscan answering one line."""
+    fake = 'ssh-keyscan() { echo "[login.example.org]:2222 ssh-ed25519 AAAA"; }; '
+    subprocess.run(["bash", "-e", "-c", fake + command], check=True, capture_output=True)
+
+
+def test_the_keyscan_hint_appends_to_an_existing_known_hosts(tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    command = _keyscan_hint(str(known))
+    assert command == f"ssh-keyscan -p 2222 login.example.org >> {known}"
+    _run_with_fake_keyscan(command)
+    assert known.read_text().startswith("[login.example.org]:2222 ssh-ed25519")
+
+
+def test_the_keyscan_hint_makes_a_missing_folder_first(tmp_path: Path) -> None:
+    # a fresh machine has no ~/.ssh: a bare `>> ~/.ssh/known_hosts` fails there
+    folder = tmp_path / "no ssh yet" / ".ssh"
+    known = folder / "known_hosts"
+    command = _keyscan_hint(str(known))
+    assert command.startswith(f"mkdir -p -m 700 '{folder}' && ssh-keyscan -p 2222 ")
+    assert command.endswith(f">> '{known}'")  # quoted: the path has a space
+    _run_with_fake_keyscan(command)
+    assert known.read_text().startswith("[login.example.org]:2222 ssh-ed25519")
+    assert folder.stat().st_mode & 0o777 == 0o700

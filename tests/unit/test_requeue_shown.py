@@ -50,3 +50,10 @@ def test_a_self_requeue_after_the_time_limit_stays_pending_with_its_reason() -> 
 def test_a_job_held_for_other_reasons_is_left_alone() -> None:
     plain = replace(HELD, restarts=None)
     assert _requeue_shown(_Cause("preempted"), None, RECORD, plain) == plain
+
+
+def test_a_job_requeued_after_its_program_completed_is_not_shown_preempted() -> None:
+    """Preempted during GraceTime after the program had ended: Slurm requeues it anyway."""
+    shown = _requeue_shown(_Cause("completed"), None, RECORD, HELD)
+    assert shown.state == "pending"
+    assert "attempt 1 completed" in (shown.reason or "")

@@ -50,7 +50,8 @@ def test_the_site_validates_and_renders_a_gpu_workflow(site: Path, gpu_project: 
     if site.stem == "local":
         assert "does not reserve GPUs" in result.stderr
         return
-    assert re.search(r"^#SBATCH --gres=gpu:[a-z0-9_.]+:2$", result.stdout, re.MULTILINE)
+    # typed (gpu:a100:2), or untyped where a constraint or partition selects the GPUs
+    assert re.search(r"^#SBATCH --gres=gpu:([a-z0-9_.]+:)?2$", result.stdout, re.MULTILINE)
 
 
 def _directives(site: str, project: Path, *flags: str) -> list[str]:
@@ -82,9 +83,20 @@ def test_gpus_by_partition(gpu_project: Path) -> None:
 def test_gpus_by_constraint_and_preemption_by_qos(gpu_project: Path) -> None:
     lines = _directives("nersc-perlmutter-gpu", gpu_project)
     assert "#SBATCH --constraint=gpu" in lines and "#SBATCH --qos=regular" in lines
+    assert "#SBATCH --gres=gpu:2" in lines  # untyped: `-C gpu` picks the nodes
+    assert sum(line.startswith("#SBATCH --constraint") for line in lines) == 1
     preemptible = _directives("nersc-perlmutter-gpu", gpu_project, "--interruptible")
     assert "#SBATCH --qos=preempt" in preemptible and "#SBATCH --requeue" in preemptible
     assert not any(line.startswith("#SBATCH --partition") for line in preemptible)
+
+
+def test_a_gpu_type_by_its_own_constraint(gpu_project: Path) -> None:
+    # Perlmutter's 80 GB A100s: `-C gpu&hbm80g`, chosen by name or by gpu.memory
+    for flags in (["--gpu", "4", "--gpu-name", "A100-80"], ["--gpu", "4", "--gpu-memory", "60GB"]):
+        lines = _directives("nersc-perlmutter-gpu", gpu_project, *flags)
+        constraints = [line for line in lines if line.startswith("#SBATCH --constraint")]
+        assert constraints == ["#SBATCH --constraint=gpu&hbm80g"], flags
+        assert "#SBATCH --gres=gpu:4" in lines
 
 
 def test_modules_named_differently(gpu_project: Path) -> None:

@@ -7,7 +7,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from hpcrun.sweep.progress import count, exhausted, reconcile, summary_line, sweep_name
+from hpcrun.sweep.progress import (
+    count,
+    exhausted,
+    reconcile,
+    retry_due,
+    summary_line,
+    sweep_name,
+)
 
 
 def point(state: str, final: bool = False, retries_used: int = 0, reason: str | None = None,
@@ -53,6 +60,8 @@ def test_done_and_healthy() -> None:
         ("failed", True, 0, 1, False),  # a retry is due
         ("failed", True, 1, 1, True),
         ("preempted", True, 0, 0, True),
+        ("preempted", True, 0, 1, False),  # retryable: its retry is due
+        ("preempted", True, 1, 1, True),
         ("cancelled", True, 0, 3, True),  # not retryable
         ("completed", True, 0, 0, False),
         ("running", False, 0, 0, False),
@@ -60,6 +69,16 @@ def test_done_and_healthy() -> None:
 )
 def test_exhausted(state: str, final: bool, used: int, retries: int, expected: bool) -> None:
     assert exhausted(point(state, final, used), retries) is expected
+
+
+def test_a_preempted_point_is_retried_and_counted_as_retrying() -> None:
+    # (interruptible points: a preemption without requeue ends the point `preempted`)
+    preempted = point("preempted", True)
+    assert retry_due(preempted, 2) and not retry_due(preempted, 0)
+    counts = count([point("completed", True), preempted], 2)
+    assert counts.retrying == ((1, 2),) and counts.gave_up == 0 and not counts.other
+    assert not counts.done
+    assert summary_line(counts) == "1 completed, 0 running, 1 failed (retry 1/2), 0 pending"
 
 
 def test_reconcile_adopts_waits_or_frees() -> None:

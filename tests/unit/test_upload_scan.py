@@ -1,5 +1,6 @@
-"""What an upload sends and says: virtualenvs left out, large files named, rsync's progress
-lines read; and how `show` words whether a run's artifacts were fetched."""
+"""What an upload sends and says: virtualenvs and conda environments left out (or named when
+un-ignored), large files named, rsync's progress lines read; and how `show` words whether a
+run's artifacts were fetched."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from hpcrun.cli.show import describe
 from hpcrun.ignore import LARGE_FILE_BYTES, project_files, scan_project
-from hpcrun.ops.upload_feedback import large_files_warning
+from hpcrun.ops.upload_feedback import upload_warning
 from hpcrun.transport.rsync import parse_progress, rsync_argv
 from tests.conftest import write
 
@@ -44,6 +45,42 @@ def test_a_negation_uploads_a_virtualenv_and_ignores_still_apply(tmp_path: Path)
     assert scan_project(tmp_path).virtualenvs == [".venv"]  # ignored anyway: not a venv skip
 
 
+def test_conda_environments_are_left_out_like_virtualenvs(tmp_path: Path) -> None:
+    write(tmp_path / "main.py", "")
+    write(tmp_path / "condaenv" / "conda-meta" / "history", "")
+    write(tmp_path / "condaenv" / "lib" / "site.py", "")
+    write(tmp_path / "notes" / "conda-meta", "")  # a file of that name: not an environment
+    scan = scan_project(tmp_path)
+    assert scan.files == ["main.py", "notes/conda-meta"]
+    assert scan.virtualenvs == ["condaenv"] and scan.environments == []
+    assert upload_warning(scan, tmp_path) is None  # left out: nothing to warn about
+
+
+def test_an_uploaded_environment_is_named_with_its_rule(tmp_path: Path) -> None:
+    write(tmp_path / ".venv" / "pyvenv.cfg", "home = /usr/bin\n")
+    sparse(tmp_path / ".venv" / "lib" / "big.so", 3 * 1024 * 1024)
+    write(tmp_path / "tools" / "conda" / "conda-meta" / "history", "x")
+    write(tmp_path / "tools" / ".gitignore", "!conda/\n")
+    write(tmp_path / ".hpcrunignore", "!.venv/\n")
+    scan = scan_project(tmp_path)
+    assert [(e.path, e.rule_file) for e in scan.environments] == [
+        (".venv", ".hpcrunignore"), ("tools/conda", "tools/.gitignore")
+    ]  # fmt: skip
+    assert scan.environments[0].bytes == 3 * 1024 * 1024 + len("home = /usr/bin\n")
+    assert upload_warning(scan, tmp_path) == (
+        f"uploading Python environments un-ignored by a `!` rule: .venv/ (3.0 MiB, "
+        f"un-ignored in {tmp_path / '.hpcrunignore'}), tools/conda/ (1 B, un-ignored in "
+        f"{tmp_path / 'tools' / '.gitignore'}); the job builds its own environment from "
+        "`requirements`: if it does not need them, drop the rule"
+    )
+    sparse(tmp_path / "data.bin", LARGE_FILE_BYTES)
+    warning = upload_warning(scan_project(tmp_path), tmp_path)
+    assert warning is not None and "\n" not in warning  # one line for both
+    assert ", and large files that are not ignored: data.bin (50.0 MiB);" in warning
+    assert warning.endswith(f"drop the rule; if the job does not need them, list them in "
+                            f"{tmp_path / '.hpcrunignore'} (gitignore syntax)")  # fmt: skip
+
+
 def test_large_files_are_counted_and_named(tmp_path: Path) -> None:
     sparse(tmp_path / "data" / "big.bin", LARGE_FILE_BYTES)
     sparse(tmp_path / "small.bin", LARGE_FILE_BYTES - 1)
@@ -52,7 +89,7 @@ def test_large_files_are_counted_and_named(tmp_path: Path) -> None:
     scan = scan_project(tmp_path)
     assert scan.large == [("data/big.bin", LARGE_FILE_BYTES)]
     assert scan.total_bytes == 2 * LARGE_FILE_BYTES - 1 + len("ignored.bin\n")
-    assert large_files_warning(scan, tmp_path) == (
+    assert upload_warning(scan, tmp_path) == (
         "uploading large files that are not ignored: data/big.bin (50.0 MiB); if the job "
         f"does not need them, list them in {tmp_path / '.hpcrunignore'} (gitignore syntax)"
     )
@@ -61,12 +98,12 @@ def test_large_files_are_counted_and_named(tmp_path: Path) -> None:
 def test_many_large_files_fit_on_one_line(tmp_path: Path) -> None:
     for index in range(8):
         sparse(tmp_path / f"f{index}.bin", LARGE_FILE_BYTES + index)
-    warning = large_files_warning(scan_project(tmp_path), tmp_path)
+    warning = upload_warning(scan_project(tmp_path), tmp_path)
     assert warning is not None and "\n" not in warning
     assert "f0.bin (50.0 MiB), f1.bin" in warning and "f4.bin" in warning
     assert "f5.bin" not in warning and "and 3 more" in warning
     write(tmp_path / ".hpcrunignore", "*.bin\n")
-    assert large_files_warning(scan_project(tmp_path), tmp_path) is None
+    assert upload_warning(scan_project(tmp_path), tmp_path) is None
 
 
 def test_rsync_progress_lines() -> None:

@@ -45,6 +45,18 @@ if [ -s "$hpcrun_attempts" ]; then
 fi
 printf '%s\tstarted\t%s\t%s\n' "$hpcrun_attempt" "$(date -u +%FT%TZ)" "${SLURM_JOB_ID:-}" >>"$hpcrun_attempts"
 hpcrun_log "attempt $hpcrun_attempt started${hpcrun_previous:+ (previous attempt ended: $hpcrun_previous)}"
+# A program that completed within a preemption's GraceTime still has its job requeued by
+# Slurm: this job's previous attempt said "completed, exit 0", so there is nothing to run.
+case "${hpcrun_last:-}" in
+  *$'\t'ended$'\t'completed$'\t'0$'\t'*) hpcrun_completed=1 ;;
+  *) hpcrun_completed=0 ;;
+esac
+if [ "$HPCRUN_RESTART_COUNT" -gt 0 ] && [ "$hpcrun_completed" = 1 ] &&
+  [ "$(grep -a $'\tstarted\t' "$hpcrun_attempts" | tail -n 2 | head -n 1 | cut -f 4)" = "${SLURM_JOB_ID:-}" ]; then
+  printf '%s\tended\tcompleted\t0\t%s\n' "$hpcrun_attempt" "$(date -u +%FT%TZ)" >>"$hpcrun_attempts"
+  hpcrun_log "attempt $hpcrun_attempt ended: completed (exit 0): the program had completed in attempt $((hpcrun_attempt - 1)); Slurm requeued the job after that (a preemption during its grace time), so it is not run again"
+  exit 0
+fi
 
 # Environment modules (module scripts read unset variables, so -u is off around them)
 set +u
@@ -88,6 +100,28 @@ hpcrun_forward() {
 for hpcrun_sig in USR1 USR2 TERM INT HUP URG XCPU; do
   trap "hpcrun_forward $hpcrun_sig" "$hpcrun_sig"
 done
+# Where the controller does not send the warning at a preemption (SlurmctldParameters
+# without preempt_send_user_signal), Slurm's only word is SIGTERM to the job's steps, never
+# to this batch shell, and GraceTime later SIGKILL. A step of our own that only sleeps hears
+# that SIGTERM for us: when Slurm ends it, the program gets the warning signal.
+hpcrun_watcher=""
+hpcrun_watch_preemption() {
+  command -v srun >/dev/null 2>&1 || return 0
+  (
+    hpcrun_step=""
+    trap '[ -z "$hpcrun_step" ] || kill "$hpcrun_step" 2>/dev/null; exit 0' TERM
+    srun --overlap --nodes=1 --ntasks=1 --cpus-per-task=1 --job-name=hpcrun-watch --quiet \
+      sleep 100000000 >/dev/null 2>&1 &
+    hpcrun_step=$!
+    code=0
+    wait "$hpcrun_step" || code=$?
+    if [ "$code" -gt 128 ]; then  # ended by a signal, not a step that could not start
+      hpcrun_log "attempt $hpcrun_attempt: Slurm is stopping the job's steps (a preemption, where the controller warns no batch shell): warning the program"
+      kill -s USR1 "$$" 2>/dev/null
+    fi
+  ) &
+  hpcrun_watcher=$!
+}
 # A trap interrupts `wait` (status > 128) while the program runs on: wait again. A status
 # already collected is not collected twice (127 then): keep the first.
 hpcrun_wait() {
@@ -132,8 +166,10 @@ hpcrun_why() {
     hpcrun_ended="stopped by SIG$hpcrun_signal"
   fi
 }
-# Continue in a new attempt? Where PreemptMode=REQUEUE Slurm requeues a preempted job itself
-# (its restart count has gone up); elsewhere the job requeues itself. Never after a cancel.
+# Continue in a new attempt? A preempted job requeues itself (scontrol requeue) unless Slurm
+# already has (its restart count has gone up): where PreemptMode=CANCEL Slurm never would,
+# and where PreemptMode=REQUEUE a program that saves within the GraceTime usually ends before
+# Slurm requeues; either way the job is requeued once. Never after a cancel.
 hpcrun_requeue() {
   local timeouts
   if [ "${hpcrun_slurm_restarts:-0}" -gt "$HPCRUN_RESTART_COUNT" ]; then
@@ -151,6 +187,7 @@ hpcrun_requeue() {
 hpcrun_finish() {
   local code=$1 why
   trap - USR1 USR2 TERM INT HUP URG XCPU
+  [ -z "$hpcrun_watcher" ] || kill "$hpcrun_watcher" 2>/dev/null || true
   hpcrun_why "$code"
   why="$hpcrun_ended"
   printf '%s\tended\t%s\t%s\t%s\n' "$hpcrun_attempt" "$why" "$code" "$(date -u +%FT%TZ)" >>"$hpcrun_attempts"
@@ -167,5 +204,6 @@ set -m
 "$hpcrun_python" src/train.py &
 hpcrun_child=$!
 set +m
+hpcrun_watch_preemption
 hpcrun_wait
 hpcrun_finish "$hpcrun_code"

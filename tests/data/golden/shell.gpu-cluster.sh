@@ -40,6 +40,18 @@ if [ -s "$hpcrun_attempts" ]; then
 fi
 printf '%s\tstarted\t%s\t%s\n' "$hpcrun_attempt" "$(date -u +%FT%TZ)" "${SLURM_JOB_ID:-}" >>"$hpcrun_attempts"
 hpcrun_log "attempt $hpcrun_attempt started${hpcrun_previous:+ (previous attempt ended: $hpcrun_previous)}"
+# A program that completed within a preemption's GraceTime still has its job requeued by
+# Slurm: this job's previous attempt said "completed, exit 0", so there is nothing to run.
+case "${hpcrun_last:-}" in
+  *$'\t'ended$'\t'completed$'\t'0$'\t'*) hpcrun_completed=1 ;;
+  *) hpcrun_completed=0 ;;
+esac
+if [ "$HPCRUN_RESTART_COUNT" -gt 0 ] && [ "$hpcrun_completed" = 1 ] &&
+  [ "$(grep -a $'\tstarted\t' "$hpcrun_attempts" | tail -n 2 | head -n 1 | cut -f 4)" = "${SLURM_JOB_ID:-}" ]; then
+  printf '%s\tended\tcompleted\t0\t%s\n' "$hpcrun_attempt" "$(date -u +%FT%TZ)" >>"$hpcrun_attempts"
+  hpcrun_log "attempt $hpcrun_attempt ended: completed (exit 0): the program had completed in attempt $((hpcrun_attempt - 1)); Slurm requeued the job after that (a preemption during its grace time), so it is not run again"
+  exit 0
+fi
 
 # Environment modules (module scripts read unset variables, so -u is off around them)
 set +u
