@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.cli import hpcrun
 from tests.integration.conftest import Cluster
 from tests.integration.preemption import PreemptionSite
 from tests.integration.remote import site_variant
@@ -18,6 +19,7 @@ from tests.integration.test_interruptible import (
     assert_every_step_once,
     partition_of,
     preempted_run,
+    remote_text,
     warned_once,
 )
 
@@ -46,3 +48,18 @@ def test_cancelled_at_preemption_the_job_requeues_itself_and_completes(
     assert "attempt 3 started" not in log
     warned_once(cluster, record, preemption.signal)
     assert_every_step_once(cluster, run, record, 14, tmp_path / "fetched")
+
+
+def test_with_requeue_off_a_preempted_run_ends_preempted(
+    cluster: Cluster, preemption: PreemptionSite, tmp_path: Path
+) -> None:
+    """`requeue: false`: --no-requeue, and the run ends `preempted` (final), not failed or
+    completed, although Slurm records FAILED with the program's exit code 3."""
+    site = site_variant(cluster.site_config, tmp_path, interruptible={"requeue": False})
+    run, record, final, log = preempted_run(cluster, preemption, tmp_path, site)
+    assert (final["state"], final["final"]) == ("preempted", True), log
+    assert "[hpcrun] attempt 1 ended: preempted (exit 3)" in log
+    assert "requeueing" not in log and "attempt 2 started" not in log
+    assert "#SBATCH --no-requeue" in remote_text(cluster, record, "job.sh")
+    warned_once(cluster, record, preemption.signal)
+    assert run in hpcrun("ps", "-a", "--state", "preempted").stdout

@@ -13,66 +13,32 @@ no shell is allowed.
 
 from __future__ import annotations
 
-import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hpcrun.ops.backends import file_ends
 from hpcrun.schedulers import slurm_restarts
 from hpcrun.schedulers.status import JobStatus
-from hpcrun.transport.base import Shell
 
 ARRAY_TASK_FILE = ".array-task"
 CORRECTED_STATES = ("timeout", "preempted", "failed")
-_POINT = "hpcrun-point "
-_ATTEMPTS = "hpcrun-attempts"
-# Per folder (numbered): a marker, .array-task's first line, a marker, .attempts' last lines.
-_TAILS = """i=0
-for d in {dirs}; do
-  printf '{point}%s\\n' "$i"
-  head -n 1 "$d/{task_file}" 2>/dev/null
-  printf '{attempts}\\n'
-  tail -n 2 "$d/{attempts_file}" 2>/dev/null
-  i=$((i + 1))
-done
-"""
 
 Records = dict[str, tuple[str, str]]  # point folder -> (.array-task, end of .attempts)
 
 
 def read_with_shell(transport: Any, point_dirs: Sequence[str]) -> Records:
+    """.array-task's first line and .attempts' last lines of every folder, by one shell
+    loop (``file_ends``); '' for what is missing."""
     if not point_dirs:
         return {}
-    code = _TAILS.format(
-        dirs=" ".join(shlex.quote(d) for d in point_dirs), point=_POINT, attempts=_ATTEMPTS,
-        task_file=ARRAY_TASK_FILE, attempts_file=slurm_restarts.ATTEMPTS_FILE,
-    )  # fmt: skip
-    answer = transport.run(Shell(code))
-    return parse_tails(answer.stdout, point_dirs) if answer.ok else {}
-
-
-def parse_tails(stdout: str, point_dirs: Sequence[str]) -> Records:
-    records: Records = {}
-    index, task, attempts, in_attempts = None, "", [], False
-
-    def flush() -> None:
-        if index is not None and index < len(point_dirs):
-            records[point_dirs[index]] = (task.strip(), "".join(attempts))
-
-    for line in stdout.splitlines(keepends=True):
-        bare = line.rstrip("\n")
-        if bare.startswith(_POINT) and bare[len(_POINT) :].isdigit():
-            flush()
-            index, task, attempts, in_attempts = int(bare[len(_POINT) :]), "", [], False
-        elif bare == _ATTEMPTS:
-            in_attempts = True
-        elif in_attempts:
-            attempts.append(line)
-        elif index is not None and not task:
-            task = bare
-    flush()
-    return records
+    tasks = [(file_ends.FIRST_LINE, f"{d}/{ARRAY_TASK_FILE}") for d in point_dirs]
+    attempts = [(file_ends.LAST_TWO_LINES, f"{d}/{slurm_restarts.ATTEMPTS_FILE}")
+                for d in point_dirs]  # fmt: skip
+    texts = file_ends.read_ends(transport, tasks + attempts)
+    count = len(point_dirs)
+    return {d: (texts[i].strip(), texts[count + i]) for i, d in enumerate(point_dirs)}
 
 
 def read_with_rsync(transport: Any, point_dirs: Sequence[str]) -> Records:

@@ -96,16 +96,10 @@ class SlurmBackend:
                 # squeue says finished, sacct has no final record yet (it lags a moment):
                 # keep polling rather than cache a final state without its exit code
                 status = replace(status, final=False)
-            elif status.state == "failed" and status.exit_code == KILLED:
-                status = _memory_kill(transport, jobs[job], job, status)
-            elif status.final and status.state in ("timeout", "preempted", "failed"):
-                # failed too: a program that saved and exited non-zero at its time limit
-                # when no resume was left (resume_on_timeout, its budget) ran out of time
-                status = _what_happened(transport, jobs[job], status)
             if status.final and job in usage:
                 status = replace(status, usage=usage[job])
             result[job] = status
-        return _with_restarts(transport, result)
+        return _with_restarts(transport, _as_files_say(transport, jobs, result))
 
     def cancel(self, transport: Transport, jobs: Mapping[str, str]) -> None:
         if jobs:
@@ -200,11 +194,47 @@ KILLED = 128 + 9
 MEMORY_KILL = "exceeded memory limit"
 
 
+def _as_files_say(
+    transport: Transport, jobs: Mapping[str, str], statuses: dict[str, slurm.JobStatus]
+) -> dict[str, slurm.JobStatus]:
+    """Slurm's word on ended jobs corrected by their own files, read for ALL such jobs in
+    ONE command (``file_ends``): a SIGKILL's log end (a memory kill?), and for TIMEOUT,
+    PREEMPTED or FAILED the end of .attempts (how the program really ended)."""
+    from hpcrun.ops.backends import file_ends
+    from hpcrun.schedulers import slurm_restarts
+
+    wanted: list[tuple[str, file_ends.Read, str]] = []  # (job, how to read, path)
+    for job, status in statuses.items():
+        if status.state == "failed" and status.exit_code == KILLED:
+            wanted.append((job, file_ends.LAST_8K, log_file(jobs[job], job)))
+        elif status.final and status.state in ("timeout", "preempted", "failed"):
+            # failed too: a program that saved and exited non-zero at its time limit
+            # when no resume was left (resume_on_timeout, its budget) ran out of time
+            attempts = f"{jobs[job]}/{slurm_restarts.ATTEMPTS_FILE}"
+            wanted.append((job, file_ends.LAST_TWO_LINES, attempts))
+    if not wanted:
+        return statuses
+    wanted.sort(key=lambda entry: entry[1])  # one loop per kind of read
+    texts = file_ends.read_ends(transport, [(read, path) for _, read, path in wanted])
+    result = dict(statuses)
+    for (job, read, _), text in zip(wanted, texts, strict=True):
+        if read == file_ends.LAST_8K:
+            result[job] = _memory_verdict(result[job], text)
+        elif text:
+            result[job] = slurm_restarts.what_happened(result[job], text)
+    return result
+
+
 def _memory_kill(transport: Transport, run_dir: str, job: str, status: Any) -> Any:
+    """``_memory_verdict`` for one job (restricted keys: one ``cat`` of its log)."""
+    tail = transport.run(["tail", "-c", "8192", log_file(run_dir, job)])
+    return _memory_verdict(status, tail.stdout if tail.ok else "")
+
+
+def _memory_verdict(status: Any, log_end: str) -> Any:
     """Without cgroups Slurm enforces --mem by SIGKILL (JobAcctGatherParams=OverMemoryKill)
     and records FAILED 0:9; slurmstepd's own message in the job log tells it apart."""
-    tail = transport.run(["tail", "-c", "8192", log_file(run_dir, job)])  # one round trip
-    if MEMORY_KILL in tail.stdout:
+    if MEMORY_KILL in log_end:
         return replace(status, state="out_of_memory", reason="exceeded its memory limit")
     return status
 
@@ -231,15 +261,6 @@ def _with_restarts(
         job: replace(status, restarts=counts[job]) if job in counts else status
         for job, status in statuses.items()
     }
-
-
-def _what_happened(transport: Transport, run_dir: str, status: Any) -> Any:
-    """Slurm's TIMEOUT or PREEMPTED is not always the truth: the job script recorded how
-    the program really ended (one ``tail`` of .attempts, only for such jobs)."""
-    from hpcrun.schedulers import slurm_restarts
-
-    tail = _attempts_tail(transport, run_dir)
-    return slurm_restarts.what_happened(status, tail) if tail else status
 
 
 def _attempts_tail(transport: Transport, run_dir: str) -> str:
