@@ -29,6 +29,18 @@ def hpcrun_home() -> Path:
     return Path(xdg) / "hpcrun"
 
 
+SITE_SUFFIXES = (".yaml", ".yml")
+
+
+def site_config_in(folder: Path, name: str) -> Path | None:
+    """The file ``--site NAME`` takes from ``folder`` (``NAME.yaml``, else ``NAME.yml``)."""
+    for suffix in SITE_SUFFIXES:
+        candidate = folder / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def site_search_dirs() -> list[Path]:
     """Folders searched for ``--site NAME``, in order (see DESIGN.md)."""
     dirs: list[Path] = []

@@ -175,7 +175,7 @@ def _time_checks(capacity: Any, site: Any) -> list[Check]:
     used = {
         site.partitions.default or capacity.default,
         site.partitions.preemptible,
-        site_preempt.interruptible_partition(site),
+        site.interruptible_partition(),
         *(gpu.partition for gpu in site.gpus.values()),
     }
     checks = []

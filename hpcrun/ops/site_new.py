@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hpcrun.errors import HpcrunError, UsageError, did_you_mean
-from hpcrun.paths import data_dir, site_search_dirs
+from hpcrun.paths import SITE_SUFFIXES, data_dir, site_config_in, site_search_dirs
 from hpcrun.safepaths import NAME_MAX, name_problem
 
 DEFAULT_SOURCE = "slurm-generic"
-_SUFFIXES = (".yaml", ".yml")
 # The top-level key (column 0, so never a nested `name:`), its value, and a trailing comment.
 _NAME_LINE = re.compile(r"^name:[^\S\n]*(?P<value>[^\n]*?)(?P<comment>[^\S\n]+#[^\n]*)?$", re.M)
 # Plain words some YAML readers take for a boolean or null rather than text.
@@ -46,7 +45,7 @@ def shipped_sites() -> list[ShippedSite]:
     folder = data_dir("site-configs")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if path.suffix in _SUFFIXES and path.is_file():
+        if path.suffix in SITE_SUFFIXES and path.is_file():
             found.setdefault(path.stem, path)
     return [ShippedSite(name, path, summary(_read(path))) for name, path in found.items()]
 
@@ -77,7 +76,7 @@ def site_name_problem(name: str) -> str | None:
     problem = name_problem(name, "site name")
     if problem:
         return problem
-    if name.endswith(_SUFFIXES):
+    if name.endswith(SITE_SUFFIXES):
         return (
             f"site name '{name}' ends in {Path(name).suffix}: --site would read it as a path; "
             "the name is the file name without .yaml"
@@ -87,7 +86,7 @@ def site_name_problem(name: str) -> str | None:
 
 def _suggested_name(name: str) -> str:
     """A name close to ``name`` that follows the rule."""
-    stem = name[: -len(Path(name).suffix)] if name.endswith(_SUFFIXES) else name
+    stem = name[: -len(Path(name).suffix)] if name.endswith(SITE_SUFFIXES) else name
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:NAME_MAX]
     return cleaned if cleaned and not site_name_problem(cleaned) else "mycluster"
 
@@ -125,7 +124,7 @@ def new_site(name: str, source: str = DEFAULT_SOURCE, force: bool = False) -> Ne
         )
     folders = site_search_dirs()
     folder = folders[0]
-    existing = _config_in(folder, name)
+    existing = site_config_in(folder, name)
     if existing is not None and not force:
         raise UsageError(
             f"site config {existing} already exists",
@@ -134,16 +133,9 @@ def new_site(name: str, source: str = DEFAULT_SOURCE, force: bool = False) -> Ne
     path = existing or folder / f"{name}.yaml"
     text = with_name(_read(shipped[source].path), name)
     _write(path, text, overwrite=existing is not None)
-    shadows = next((found for later in folders[1:] if (found := _config_in(later, name))), None)
+    shadows = next((found for later in folders[1:] if (found := site_config_in(later, name))), None)
     local = re.search(r"^scheduler:[^\S\n]*local\b", text, re.M) is not None
     return NewSite(path, name, source, local, shadows)
-
-
-def _config_in(folder: Path, name: str) -> Path | None:
-    """The file ``--site NAME`` would take from ``folder``, if there is one."""
-    return next(
-        (folder / f"{name}{s}" for s in _SUFFIXES if (folder / f"{name}{s}").is_file()), None
-    )
 
 
 def _read(path: Path) -> str:

@@ -48,12 +48,6 @@ def wanted_qos(site: Any) -> dict[str, str]:
     return named
 
 
-def interruptible_partition(site: Any) -> str | None:
-    """The partition interruptible runs are sent to (as resolve() picks it)."""
-    chosen = site.interruptible.partition if site.interruptible is not None else None
-    return chosen or site.partitions.preemptible
-
-
 def takes_interruptible_work(site: Any) -> bool:
     return site.interruptible is not None or bool(site.partitions.preemptible)
 

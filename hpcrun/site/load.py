@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from hpcrun.errors import SpecError, UsageError, did_you_mean
-from hpcrun.paths import hpcrun_home, site_search_dirs
+from hpcrun.paths import SITE_SUFFIXES, hpcrun_home, site_config_in, site_search_dirs
 from hpcrun.yamlsource import read_yaml
 
 DEFAULT_SITE = "local"
@@ -17,7 +17,7 @@ def default_site_name() -> str:
 
 
 def _looks_like_path(text: str) -> bool:
-    return "/" in text or text.endswith((".yaml", ".yml"))
+    return "/" in text or text.endswith(SITE_SUFFIXES)
 
 
 def available_sites() -> list[str]:
@@ -37,10 +37,9 @@ def find_site_file(site: str) -> Path:
             raise UsageError(f"site config {path} does not exist", "check the path given to --site")
         return path
     for folder in site_search_dirs():
-        for suffix in (".yaml", ".yml"):
-            candidate = folder / f"{site}{suffix}"
-            if candidate.is_file():
-                return candidate
+        found = site_config_in(folder, site)
+        if found is not None:
+            return found
     names = available_sites()
     hint = did_you_mean(site, names) or ("known sites: " + ", ".join(names))
     searched = ", ".join(str(d) for d in site_search_dirs())

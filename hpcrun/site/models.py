@@ -245,6 +245,12 @@ class Site(_Strict):
             return f"{sys.version_info.major}.{sys.version_info.minor}"
         return "3.10"
 
+    def interruptible_partition(self) -> str | None:
+        """The partition interruptible runs go to: ``interruptible.partition``, else
+        ``partitions.preemptible`` (None: a QOS alone makes them preemptible, or nothing)."""
+        chosen = self.interruptible.partition if self.interruptible is not None else None
+        return chosen or self.partitions.preemptible
+
     def gpu_type(self, name: str) -> tuple[str, GpuType] | None:
         """The site's GPU entry for a dstack name, case-insensitively."""
         for key, gpu in self.gpus.items():

@@ -44,7 +44,7 @@ def resolve(
     warn = site.interruptible or Interruptible()
     interruptible_qos = None
     if resources.interruptible:
-        preemptible = warn.partition or site.partitions.preemptible
+        preemptible = site.interruptible_partition()
         if is_local:
             warnings.append(
                 "interruptible has no effect on the local site (the warning signal and "

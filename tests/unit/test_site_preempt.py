@@ -68,8 +68,8 @@ def test_without_it_the_job_script_watches_for_preemption() -> None:
 
 def test_the_interruptible_partition_is_the_one_runs_use() -> None:
     chosen = site(interruptible={"partition": "lowprio"})
-    assert site_preempt.interruptible_partition(chosen) == "lowprio"
-    assert site_preempt.interruptible_partition(site()) == "preempt"
+    assert chosen.interruptible_partition() == "lowprio"
+    assert site().interruptible_partition() == "preempt"
     missing = by_name(site_preempt.checks(captured(), chosen, {"main", "preempt"}))
     assert not missing["partition interruptible"].ok
     assert missing["partition interruptible"].detail == "lowprio"
